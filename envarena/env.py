@@ -1,0 +1,239 @@
+"""The single-agent environment base class.
+
+Subclasses write the task (`_reset`), the reply to a text action (`_act`) and a reference
+solver; the base class owns everything that must behave the same in every environment:
+seeding, tool-call dispatch with clear errors, potential-based progress, named reward
+components, turn limits, the final outcome and rendering.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+import gymnasium
+import numpy as np
+
+from envarena.rewards import INVALID_ACTION_PENALTY, TOOL_ERROR_PENALTY, Potential, weighted_sum
+from envarena.spaces import ChatActionSpace, ChatObservationSpace, Observation
+from envarena.tools import Tool, ToolArgumentError
+from envarena.types import Message, ToolCall, jsonable
+
+__all__ = ["Env", "Solver", "StepResult", "coerce_action", "render_messages"]
+
+
+@dataclass
+class StepResult:
+    """What an environment makes of one text action.
+
+    `progress` is the new verified potential phi in [0, 1] (None: unchanged); the base class
+    pays `phi' - phi`. `components` are extra named, bounded terms (format, legal_move...).
+    `outcome` is the final verifiable score, required when `done` is True.
+    """
+
+    messages: list[Message]
+    progress: float | None = None
+    components: dict[str, float] = field(default_factory=dict)
+    done: bool = False
+    outcome: float | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Solver(Protocol):
+    """A reference policy that lives with its environment and may read its hidden state."""
+
+    def act(self, observation: list[Message]) -> Message | str: ...
+
+
+def coerce_action(action: Message | str) -> Message:
+    """Accept a plain string as an assistant message; reject anything else clearly."""
+    if isinstance(action, str):
+        return Message.assistant(action)
+    if isinstance(action, Message):
+        if action.role != "assistant":
+            raise ValueError(f"an action must be an assistant message, got role '{action.role}'")
+        return action
+    raise TypeError(f"an action must be a Message or a str, got {type(action).__name__}")
+
+
+def render_messages(messages: list[Message]) -> str:
+    """A plain-text transcript, used by `render()` and by the terminal player."""
+    lines = []
+    for m in messages:
+        head = m.role if m.name is None else f"{m.role} ({m.name})"
+        body = m.content
+        for call in m.tool_calls:
+            body += f"\n-> {call.name}({call.arguments})"
+        lines.append(f"[{head}] {body}".rstrip())
+    return "\n".join(lines)
+
+
+class Env(gymnasium.Env[Observation, Message]):
+    """A multi-turn chat environment with verifiable outcome and dense, named rewards."""
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"]}
+    #: Turn budget when the user does not pass `max_turns`.
+    default_max_turns: ClassVar[int] = 10
+    #: Weights of reward components in the step reward; a missing name weighs 1.
+    reward_weights: ClassVar[dict[str, float]] = {}
+    #: Outcome at or above which an episode counts as a success.
+    success_threshold: ClassVar[float] = 1.0
+    #: Loose bounds of the episode return, for `envarena info` and trainers.
+    reward_range: ClassVar[tuple[float, float]] = (-1.0, 2.0)
+
+    def __init__(self, *, max_turns: int | None = None, render_mode: str | None = None) -> None:
+        if max_turns is not None and max_turns < 1:
+            raise ValueError("max_turns must be at least 1")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
+        self.max_turns = max_turns or self.default_max_turns
+        self.render_mode = render_mode
+        self._tools = self._collect_tools()
+        self.observation_space = ChatObservationSpace()
+        self.action_space = ChatActionSpace(t.name for t in self._tools)
+        self.transcript: list[Message] = []
+        self.turn = 0
+        self.outcome = 0.0
+        self.done = False
+        self._potential = Potential()
+
+    # ------------------------------------------------------------------ subclass hooks
+    def _reset(self, options: dict[str, Any] | None) -> list[Message]:
+        """Generate the task from `self.np_random` and return the opening messages."""
+        raise NotImplementedError
+
+    def _act(self, action: Message) -> StepResult:
+        """Answer an assistant message that carries no tool calls."""
+        raise NotImplementedError
+
+    def _progress_after_tools(self) -> float | None:
+        """New potential after tool calls (e.g. credit for retrieving a needed document)."""
+        return None
+
+    def _truncation_outcome(self) -> float:
+        """Outcome when the turn budget runs out before the task is finished."""
+        return 0.0
+
+    def reference_solver(self) -> Solver:
+        """A solver that reaches outcome 1.0: the proof that the task is solvable."""
+        raise NotImplementedError(f"{type(self).__name__} has no reference solver")
+
+    def random_action(self, rng: np.random.Generator) -> Message | str:
+        """A random action for the `random` agent; override to make it legal-but-random."""
+        self.action_space.seed(int(rng.integers(1 << 31)))
+        return self.action_space.sample()
+
+    # ------------------------------------------------------------------ gymnasium API
+    @property
+    def tools(self) -> list[Tool]:
+        """The tools the agent may call in this environment."""
+        return list(self._tools)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Observation, dict[str, Any]]:
+        super().reset(seed=seed)
+        self.turn = 0
+        self.outcome = 0.0
+        self.done = False
+        messages = self._reset(options)
+        self._potential = Potential(self._initial_progress())
+        self.transcript = list(messages)
+        return Observation(m.model_copy(deep=True) for m in messages), {
+            "turn": 0,
+            "max_turns": self.max_turns,
+            "tools": [t.name for t in self._tools],
+        }
+
+    def _initial_progress(self) -> float:
+        return 0.0
+
+    def step(self, action: Message | str) -> tuple[Observation, float, bool, bool, dict[str, Any]]:
+        if self.done:
+            raise RuntimeError("the episode is over; call reset() first")
+        message = coerce_action(action)
+        self.turn += 1
+        self.transcript.append(message)
+        if message.tool_calls:
+            result = self._dispatch_tools(message.tool_calls)
+        else:
+            result = self._act(message)
+        return self._finish_step(result)
+
+    def _finish_step(self, result: StepResult) -> tuple[Observation, float, bool, bool, dict[str, Any]]:
+        components = {name: float(v) for name, v in result.components.items()}
+        if result.progress is not None:
+            components["progress"] = components.get("progress", 0.0) + self._potential.update(result.progress)
+        terminated = bool(result.done)
+        truncated = not terminated and self.turn >= self.max_turns
+        info: dict[str, Any] = {"turn": self.turn, **jsonable(result.info)}
+        if terminated or truncated:
+            if terminated and result.outcome is None:
+                raise RuntimeError(f"{type(self).__name__} ended an episode without an outcome")
+            self.outcome = float(result.outcome if terminated else self._truncation_outcome())
+            components["outcome"] = self.outcome
+            info["outcome"] = self.outcome
+            info["success"] = self.outcome >= self.success_threshold
+            self.done = True
+        reward = weighted_sum(components, self.reward_weights)
+        info["reward_components"] = dict(components)
+        self.transcript.extend(result.messages)
+        return Observation(m.model_copy(deep=True) for m in result.messages), reward, terminated, truncated, info
+
+    def _dispatch_tools(self, calls: list[ToolCall]) -> StepResult:
+        """Run each call; every failure becomes a tool message and a `tool_error` penalty."""
+        by_name = {t.name: t for t in self._tools}
+        replies: list[Message] = []
+        errors = 0
+        for call in calls:
+            content, ok = self._run_tool(by_name, call)
+            errors += not ok
+            replies.append(Message.tool_result(call, content))
+        components = {"tool_error": TOOL_ERROR_PENALTY * errors} if errors else {}
+        return StepResult(messages=replies, progress=self._progress_after_tools(), components=components)
+
+    def _run_tool(self, by_name: dict[str, Tool], call: ToolCall) -> tuple[str, bool]:
+        target = by_name.get(call.name)
+        if target is None:
+            available = ", ".join(sorted(by_name)) or "none"
+            return f"Error: unknown tool '{call.name}'. Available tools: {available}.", False
+        if isinstance(call.arguments, str):
+            return (
+                f"Error: the arguments for '{call.name}' are not a valid JSON object: "
+                f"{call.arguments[:200]!r}.",
+                False,
+            )
+        try:
+            return str(target(**call.arguments)), True
+        except ToolArgumentError as err:
+            return f"Error: {err}.", False
+        except (ValueError, ArithmeticError, KeyError, LookupError) as err:
+            return f"Error: '{call.name}' failed: {err}", False
+
+    def invalid(self, reason: str, *, penalty: float = INVALID_ACTION_PENALTY, name: str = "invalid_action") -> StepResult:
+        """Tell the agent what was wrong with its action, with a named penalty."""
+        return StepResult(messages=[Message.user(reason)], components={name: penalty})
+
+    def render(self) -> str | None:  # type: ignore[override]
+        if self.render_mode != "ansi":
+            return None
+        return render_messages(self.transcript)
+
+    def close(self) -> None:
+        """Nothing to release by default; environments with resources override it."""
+
+    # ------------------------------------------------------------------ helpers
+    def _collect_tools(self) -> list[Tool]:
+        tools: dict[str, Tool] = {}
+        for klass in reversed(type(self).__mro__):
+            for attr, value in vars(klass).items():
+                if isinstance(value, Tool):
+                    tools[value.name] = getattr(self, attr)
+        return list(tools.values())
+
+    @classmethod
+    def describe(cls) -> str:
+        """One paragraph for `envarena info`: the class docstring's first paragraph."""
+        doc = inspect.getdoc(cls) or ""
+        return " ".join(doc.split("\n\n")[0].split())

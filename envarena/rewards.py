@@ -1,0 +1,51 @@
+"""Dense rewards that cannot be farmed.
+
+The progress reward is potential-based: each step pays `phi(s') - phi(s)` where `phi` is the
+verified progress in [0, 1]. The sum over an episode telescopes to `phi(end) - phi(start)`,
+so repeating or undoing steps earns nothing. Penalties (format, illegal move, tool errors)
+are not potential-based; they are small and fixed per step, and each is named so a trainer
+or an analyst can see, weight or drop it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+# Default per-event penalties. They are deliberately small next to the outcome (1.0) so a
+# policy cannot trade correctness for format, yet large enough to be visible in the curves.
+INVALID_ACTION_PENALTY = -0.1
+TOOL_ERROR_PENALTY = -0.05
+FORMAT_PENALTY = -0.05
+
+
+class Potential:
+    """Tracks `phi` for one episode and pays out its changes."""
+
+    def __init__(self, initial: float = 0.0) -> None:
+        self.value = self._checked(initial)
+
+    @staticmethod
+    def _checked(phi: float) -> float:
+        if math.isnan(phi) or not -1e-9 <= phi <= 1.0 + 1e-9:
+            raise ValueError(f"potential {phi} is outside [0, 1]")
+        return min(1.0, max(0.0, phi))
+
+    def update(self, phi: float) -> float:
+        """Move to the new potential and return the shaped reward `phi' - phi`."""
+        phi = self._checked(phi)
+        delta = phi - self.value
+        self.value = phi
+        return delta
+
+
+def weighted_sum(components: Mapping[str, float], weights: Mapping[str, float] | None = None) -> float:
+    """The step reward: components times their weights (missing weight = 1)."""
+    weights = weights or {}
+    return float(sum(value * weights.get(name, 1.0) for name, value in components.items()))
+
+
+def add_components(total: dict[str, float], step: Mapping[str, float]) -> None:
+    """Accumulate one step's components into an episode total, in place."""
+    for name, value in step.items():
+        total[name] = total.get(name, 0.0) + float(value)

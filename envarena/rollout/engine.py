@@ -1,0 +1,300 @@
+"""The asyncio rollout engine: many episodes at once, each written the moment it ends.
+
+Agents act on the event loop (model backends batch concurrent requests there); environment
+resets and steps run in worker threads so a slow verifier never stalls generation. Every
+episode, failed or not, becomes exactly one JSONL line; a restarted run skips the IDs
+already in the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from envarena.agents import Policy, load_policy
+from envarena.errors import InvalidOptionError
+from envarena.multiagent import MultiAgentEnv
+from envarena.registration import registry
+from envarena.rewards import add_components
+from envarena.rollout.store import EpisodeStore, read_episodes
+from envarena.types import Episode, Turn
+
+__all__ = ["RolloutConfig", "RolloutResult", "episode_id", "episodes_in", "run_rollout", "run_rollout_sync"]
+
+
+class RolloutConfig(BaseModel):
+    """What to play: N tasks (seeds seed..seed+N-1), each `samples` times."""
+
+    env_id: str
+    env_kwargs: dict[str, Any] = Field(default_factory=dict)
+    agent: str = "scripted"
+    opponent: str | None = None
+    n: int = Field(default=10, ge=1)
+    seed: int = 0
+    samples: int = Field(default=1, ge=1)
+    concurrency: int = Field(default=8, ge=1)
+    out: str = "rollouts.jsonl"
+    episode_timeout: float | None = Field(default=None, gt=0)
+
+
+class RolloutResult(BaseModel):
+    written: int
+    skipped: int
+    episodes: list[Episode]
+
+
+def episode_id(config: RolloutConfig, seed: int, sample: int) -> str:
+    """Stable ID of one planned episode: what makes a resumed run skip it."""
+    key = json.dumps(
+        [config.env_id, config.env_kwargs, seed, sample, config.agent, config.opponent], sort_keys=True, default=str
+    )
+    return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+def agent_seed(seed: int, sample: int, player: str | None = None) -> int:
+    """Independent, reproducible randomness for each (task, sample, player)."""
+    entropy = [seed, sample, *(ord(c) for c in (player or ""))]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.agent_s = 0.0
+        self.env_s = 0.0
+
+    async def agent(self, coro: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return await coro
+        finally:
+            self.agent_s += time.perf_counter() - start
+
+    async def env(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        finally:
+            self.env_s += time.perf_counter() - start
+
+
+async def _play_single(env: Any, policy: Policy, episode: Episode, timer: _Timer) -> None:
+    observation, _ = await timer.env(env.reset, seed=episode.seed)
+    agent = policy.spawn(env, seed=agent_seed(episode.seed, episode.sample))
+    tools = env.tools
+    observation = list(observation)
+    while True:
+        action = await timer.agent(agent.act(observation, tools))
+        trace = getattr(agent, "last_trace", None)
+        next_obs, reward, terminated, truncated, info = await timer.env(env.step, action)
+        components = info.pop("reward_components", {})
+        episode.turns.append(
+            Turn(
+                observation=observation,
+                action=action,
+                reward=reward,
+                reward_components=components,
+                terminated=terminated,
+                truncated=truncated,
+                info=info,
+                trace=trace,
+            )
+        )
+        observation = list(next_obs)
+        if terminated or truncated:
+            episode.outcome = float(info.get("outcome", 0.0))
+            episode.success = bool(info.get("success", False))
+            break
+    episode.final_observation = observation
+
+
+async def _play_multi(env: MultiAgentEnv, policies: dict[str, Policy], episode: Episode, seat: str, timer: _Timer) -> None:
+    await timer.env(env.reset, seed=episode.seed)
+    agents = {p: policies[p].spawn(env, seed=agent_seed(episode.seed, episode.sample, p), player=p) for p in env.possible_agents}
+    waiting: dict[str, Turn] = {}  # each player's last turn, until its reward is known
+    while env.agents:
+        player = env.agent_selection
+        observation, reward, terminated, truncated, info = env.last()
+        if player in waiting:
+            turn = waiting.pop(player)
+            turn.reward = float(reward)
+            turn.reward_components = dict(info.get("reward_components", {}))
+            turn.terminated, turn.truncated = bool(terminated), bool(truncated)
+        if terminated or truncated:
+            if player == seat:
+                episode.outcome = float(info.get("outcome", 0.0))
+                episode.success = bool(info.get("success", False))
+                episode.final_observation = list(observation)
+            await timer.env(env.step, None)
+            continue
+        action = await timer.agent(agents[player].act(list(observation), []))
+        turn = Turn(agent=player, observation=list(observation), action=action, trace=getattr(agents[player], "last_trace", None))
+        episode.turns.append(turn)
+        waiting[player] = turn
+        await timer.env(env.step, action)
+
+
+def _finalize(episode: Episode) -> None:
+    totals: dict[str, float] = {}
+    by_player: dict[str, float] = {}
+    main = episode.turns[0].agent if episode.turns else "agent"
+    for turn in episode.turns:
+        by_player[turn.agent] = by_player.get(turn.agent, 0.0) + turn.reward
+        if turn.agent == main:
+            add_components(totals, turn.reward_components)
+    episode.reward_components = totals
+    episode.total_reward = by_player.get(main, 0.0)
+    episode.rewards_by_player = by_player if len(by_player) > 1 else {}
+
+
+async def _run_episode(
+    config: RolloutConfig, policies: dict[str, Policy], seed: int, sample: int
+) -> Episode:
+    episode = Episode(
+        id=episode_id(config, seed, sample),
+        env_id=config.env_id,
+        env_kwargs=config.env_kwargs,
+        seed=seed,
+        sample=sample,
+        agent=config.agent,
+        opponent=config.opponent,
+        started_at=time.time(),
+    )
+    timer = _Timer()
+    start = time.perf_counter()
+    env = None
+    try:
+        env = await asyncio.to_thread(registry.make, config.env_id, **_env_options(config))
+        if isinstance(env, MultiAgentEnv):
+            seat = config.env_kwargs.get("seat") or env.possible_agents[0]
+            play = _play_multi(env, _seat_policies(env, policies, seat), episode, seat, timer)
+        else:
+            play = _play_single(env, policies["agent"], episode, timer)
+        await asyncio.wait_for(play, timeout=config.episode_timeout)
+    except (asyncio.TimeoutError, TimeoutError):
+        episode.error = f"TimeoutError: the episode took longer than {config.episode_timeout}s"
+    except Exception as err:  # recorded, never raised: one bad episode must not stop the run
+        episode.error = f"{type(err).__name__}: {err}"
+    finally:
+        if env is not None:
+            try:
+                env.close()
+            except Exception as err:
+                episode.error = episode.error or f"close failed: {type(err).__name__}: {err}"
+    _finalize(episode)
+    episode.duration_s = time.perf_counter() - start
+    episode.agent_s, episode.env_s = timer.agent_s, timer.env_s
+    return episode
+
+
+def _env_options(config: RolloutConfig) -> dict[str, Any]:
+    """A game played without `--opponent` gets its built-in opponent (single-agent view)."""
+    options = dict(config.env_kwargs)
+    if registry[config.env_id].multi_agent and config.opponent is None:
+        options.setdefault("opponent", None)
+    elif config.opponent is not None:
+        options.pop("seat", None)
+    return options
+
+
+def _seat_policies(env: MultiAgentEnv, policies: dict[str, Policy], seat: str) -> dict[str, Policy]:
+    return {p: policies["agent"] if p == seat else policies["opponent"] for p in env.possible_agents}
+
+
+def _validate(config: RolloutConfig) -> None:
+    spec = registry[config.env_id]  # unknown IDs fail here, before anything is written
+    registry.validate_kwargs(config.env_id, config.env_kwargs)
+    if config.opponent is not None and not spec.multi_agent:
+        raise InvalidOptionError(f"{config.env_id} is single-agent; --opponent only applies to multi-agent games")
+
+
+async def run_rollout(
+    config: RolloutConfig,
+    *,
+    policy: Policy | None = None,
+    opponent: Policy | None = None,
+    show_progress: bool = False,
+    on_episode: Callable[[Episode], None] | None = None,
+) -> RolloutResult:
+    """Play every planned episode not already in `config.out`; return what this run wrote."""
+    _validate(config)
+    policies: dict[str, Policy] = {"agent": policy or load_policy(config.agent)}
+    if config.opponent is not None:
+        policies["opponent"] = opponent or (
+            policies["agent"] if config.opponent == config.agent else load_policy(config.opponent)
+        )
+    plan = [(config.seed + i, s) for i in range(config.n) for s in range(config.samples)]
+    written: list[Episode] = []
+    with EpisodeStore(config.out) as store:
+        todo = [(seed, s) for seed, s in plan if episode_id(config, seed, s) not in store.done_ids]
+        skipped = len(plan) - len(todo)
+        semaphore = asyncio.Semaphore(config.concurrency)
+        with _progress(show_progress, len(plan), skipped) as advance:
+
+            async def one(seed: int, sample: int) -> None:
+                async with semaphore:
+                    episode = await _run_episode(config, policies, seed, sample)
+                store.append(episode)
+                written.append(episode)
+                advance(episode)
+                if on_episode is not None:
+                    on_episode(episode)
+
+            try:
+                await asyncio.gather(*(one(seed, s) for seed, s in todo))
+            finally:
+                for p in {id(p): p for p in policies.values()}.values():
+                    await p.aclose()
+    return RolloutResult(written=len(written), skipped=skipped, episodes=written)
+
+
+class _progress:
+    """A rich progress bar with mean reward and throughput, or nothing when not wanted."""
+
+    def __init__(self, enabled: bool, total: int, already: int) -> None:
+        self.enabled, self.total, self.already = enabled, total, already
+        self.rewards: list[float] = []
+        self.started = time.perf_counter()
+
+    def __enter__(self) -> Callable[[Episode], None]:
+        if not self.enabled:
+            return lambda episode: None
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("reward {task.fields[reward]}"),
+            TextColumn("{task.fields[rate]} ep/s"),
+            TimeElapsedColumn(),
+        )
+        self.bar.__enter__()
+        self.task = self.bar.add_task("episodes", total=self.total, completed=self.already, reward="-", rate="-")
+        return self._advance
+
+    def _advance(self, episode: Episode) -> None:
+        self.rewards.append(episode.total_reward)
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        mean = sum(self.rewards) / len(self.rewards)
+        self.bar.update(self.task, advance=1, reward=f"{mean:.3f}", rate=f"{len(self.rewards) / elapsed:.2f}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.bar.__exit__(None, None, None)
+
+
+def run_rollout_sync(config: RolloutConfig, **kwargs: Any) -> RolloutResult:
+    """`run_rollout` for callers without an event loop."""
+    return asyncio.run(run_rollout(config, **kwargs))
+
+
+def episodes_in(path: str) -> list[Episode]:
+    """All episodes recorded in a rollout file (for summaries after resuming)."""
+    return list(read_episodes(path))
+

@@ -1,0 +1,96 @@
+"""Per-environment numbers for the end-of-run table and for `eval`: all derivable from JSONL."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+
+from pydantic import BaseModel
+from rich.table import Table
+
+from envarena.types import Episode
+
+__all__ = ["EnvSummary", "pass_at_k", "summarize", "summary_table"]
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k from n samples with c successes (Chen et al., 2021)."""
+    if k > n:
+        raise ValueError(f"pass@{k} needs at least {k} samples per task, got {n}")
+    if n - c < k:
+        return 1.0
+    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
+
+
+class EnvSummary(BaseModel):
+    env_id: str
+    episodes: int
+    tasks: int
+    errors: int
+    mean_reward: float
+    mean_outcome: float
+    success_rate: float
+    pass_at: dict[int, float]
+    mean_turns: float
+    completion_tokens: int
+    mean_seconds: float
+
+
+def summarize(episodes: Iterable[Episode], ks: Iterable[int] = (1,)) -> list[EnvSummary]:
+    """Group by environment; pass@k over tasks (env options + seed) with >= k samples."""
+    by_env: dict[str, list[Episode]] = defaultdict(list)
+    for e in episodes:
+        by_env[e.env_id].append(e)
+    rows = []
+    for env_id, group in sorted(by_env.items()):
+        tasks: dict[tuple[str, int], list[bool]] = defaultdict(list)
+        for e in group:
+            tasks[(repr(sorted(e.env_kwargs.items())), e.seed)].append(e.success)
+        pass_at = {}
+        for k in sorted(set(ks)):
+            eligible = [results for results in tasks.values() if len(results) >= k]
+            if eligible:
+                pass_at[k] = sum(pass_at_k(len(r), sum(r), k) for r in eligible) / len(eligible)
+        n = len(group)
+        rows.append(
+            EnvSummary(
+                env_id=env_id,
+                episodes=n,
+                tasks=len(tasks),
+                errors=sum(e.error is not None for e in group),
+                mean_reward=sum(e.total_reward for e in group) / n,
+                mean_outcome=sum(e.outcome for e in group) / n,
+                success_rate=sum(e.success for e in group) / n,
+                pass_at=pass_at,
+                mean_turns=sum(e.num_turns for e in group) / n,
+                completion_tokens=sum(e.completion_tokens for e in group),
+                mean_seconds=sum(e.duration_s for e in group) / n,
+            )
+        )
+    return rows
+
+
+def summary_table(rows: list[EnvSummary], title: str = "Rollout summary") -> Table:
+    ks = sorted({k for r in rows for k in r.pass_at})
+    table = Table(title=title)
+    for column in ["environment", "episodes", "errors", "reward", "outcome", "success"]:
+        table.add_column(column, justify="left" if column == "environment" else "right")
+    for k in ks:
+        table.add_column(f"pass@{k}", justify="right")
+    for column in ["turns", "tokens", "s/episode"]:
+        table.add_column(column, justify="right")
+    for r in rows:
+        table.add_row(
+            r.env_id,
+            str(r.episodes),
+            str(r.errors),
+            f"{r.mean_reward:.3f}",
+            f"{r.mean_outcome:.3f}",
+            f"{r.success_rate:.1%}",
+            *[f"{r.pass_at[k]:.3f}" if k in r.pass_at else "-" for k in ks],
+            f"{r.mean_turns:.1f}",
+            str(r.completion_tokens),
+            f"{r.mean_seconds:.2f}",
+        )
+    return table

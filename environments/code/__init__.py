@@ -1,0 +1,1 @@
+"""Code environments (verified by running tests in the sandbox)."""
