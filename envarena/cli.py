@@ -1,0 +1,266 @@
+"""The `envarena` command line.
+
+Every mistake a user can make ends in one sentence on stderr and exit code 2; a traceback
+means a bug in envarena.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from envarena.errors import EnvArenaError
+
+# Piped output (CI logs, files) gets a wide console so summary tables are not truncated.
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+
+def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """`key=value` pairs; values are read as JSON when they parse (numbers, true, lists)."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise EnvArenaError(f"option '{pair}' is not of the form key=value")
+        try:
+            options[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key] = raw
+    return options
+
+
+class _Group(click.Group):
+    """Turns user errors into one line and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EnvArenaError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(2)
+        except (FileNotFoundError, PermissionError, IsADirectoryError) as err:
+            click.echo(f"error: {err.strerror}: {err.filename}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted; finished episodes are saved and a re-run resumes", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="envarena")
+def main() -> None:
+    """Agentic environments with verifiable rewards: list, play, roll out, export."""
+
+
+_env_option = click.option(
+    "-e", "--env-kwarg", "env_kwargs", multiple=True, metavar="KEY=VALUE", help="Environment option (repeatable)."
+)
+
+
+@main.command("list")
+@click.option("--category", help="Only this category (text, tools, code, games, ...).")
+def list_command(category: str | None) -> None:
+    """List the registered environments, grouped by category."""
+    from envarena.registration import registry
+
+    groups: dict[str, list[Any]] = defaultdict(list)
+    for env_id in registry:
+        spec = registry[env_id]
+        if category is None or spec.category == category:
+            groups[spec.category].append(spec)
+    if category is not None and not groups:
+        raise EnvArenaError(f"no environments in category '{category}'")
+    for name, specs in sorted(groups.items()):
+        table = Table(title=f"{name} ({len(specs)})", title_justify="left", show_lines=False)
+        table.add_column("id", style="bold")
+        table.add_column("players", justify="right")
+        table.add_column("description")
+        for s in specs:
+            table.add_row(s.id, str(len(s.players) or 1), s.description.split(". ")[0].rstrip("."))
+        console.print(table)
+    console.print(f"{sum(len(v) for v in groups.values())} environments")
+
+
+@main.command()
+@click.argument("env_id")
+@_env_option
+@click.option("--seed", default=0, show_default=True, help="Seed of the sample task shown.")
+def info(env_id: str, env_kwargs: tuple[str, ...], seed: int) -> None:
+    """Describe an environment and show the opening of one task."""
+    from envarena.env import render_messages
+    from envarena.multiagent import MultiAgentEnv
+    from envarena.registration import registry
+
+    spec = registry[env_id]
+    console.print(f"[bold]{spec.id}[/]  ({spec.source}: {spec.entry_point})", highlight=False)
+    console.print(_doc_paragraphs(registry.env_class(env_id).__doc__ or ""), highlight=False)
+    console.print(f"tags: {', '.join(spec.tags) or '-'}")
+    console.print(f"options: {json.dumps(spec.kwargs)}")
+    console.print(f"max turns: {spec.max_turns}; reward range: {spec.reward_range}")
+    if spec.multi_agent:
+        console.print(f"players: {', '.join(spec.players)} (single-agent play uses a built-in opponent)")
+    env = registry.make(env_id, **_parse_options(env_kwargs))
+    if isinstance(env, MultiAgentEnv):
+        env.reset(seed=seed)
+        opening = list(env.observe(env.agent_selection))
+    else:
+        opening, _ = env.reset(seed=seed)
+        tools = ", ".join(t.name for t in env.tools)
+        if tools:
+            console.print(f"tools: {tools}")
+    console.rule(f"seed {seed}")
+    console.print(render_messages(list(opening)), markup=False, highlight=False)
+
+
+def _doc_paragraphs(doc: str) -> str:
+    import inspect
+
+    return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(doc).split("\n\n"))
+
+
+def _print_summary(path: str) -> None:
+    from envarena.rollout import episodes_in, summarize, summary_table
+
+    episodes = episodes_in(path)
+    ks = sorted({1, *(_samples_per_task(episodes),)})
+    console.print(summary_table(summarize(episodes, ks=ks), title=f"Summary of {path}"))
+
+
+def _samples_per_task(episodes: list[Any]) -> int:
+    counts: dict[tuple[str, str, int], int] = defaultdict(int)
+    for e in episodes:
+        counts[(e.env_id, json.dumps(e.env_kwargs, sort_keys=True), e.seed)] += 1
+    return min(counts.values()) if counts else 1
+
+
+@main.command()
+@click.argument("env_id")
+@click.option("--agent", default="scripted", show_default=True, help="Agent spec: scripted, random, human, ...")
+@click.option("--opponent", default=None, help="Agent spec for the other seats of a multi-agent game.")
+@click.option("-n", "n", default=10, show_default=True, type=click.IntRange(min=1), help="Number of tasks.")
+@click.option("--seed", default=0, show_default=True, help="First task seed (tasks use seed..seed+n-1).")
+@click.option("--samples", default=1, show_default=True, type=click.IntRange(min=1), help="Episodes per task.")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--out", default=None, help="JSONL file (default: runs/<env>.<agent>.jsonl). Re-running resumes.")
+@click.option("--timeout", "episode_timeout", default=None, type=float, help="Seconds allowed per episode.")
+@_env_option
+def rollout(
+    env_id: str,
+    agent: str,
+    opponent: str | None,
+    n: int,
+    seed: int,
+    samples: int,
+    concurrency: int,
+    out: str | None,
+    episode_timeout: float | None,
+    env_kwargs: tuple[str, ...],
+) -> None:
+    """Play AGENT on ENV_ID for N tasks and append the episodes to a JSONL file."""
+    from envarena.agents import load_policy
+    from envarena.rollout import RolloutConfig, run_rollout
+
+    out = out or str(Path("runs") / f"{env_id.replace('/', '_')}.{agent.replace(':', '_').replace('/', '_')}.jsonl")
+    config = RolloutConfig(
+        env_id=env_id,
+        env_kwargs=_parse_options(env_kwargs),
+        agent=agent,
+        opponent=opponent,
+        n=n,
+        seed=seed,
+        samples=samples,
+        concurrency=concurrency,
+        out=out,
+        episode_timeout=episode_timeout,
+    )
+    policy = load_policy(agent)
+    result = asyncio.run(run_rollout(config, policy=policy, show_progress=sys.stderr.isatty()))
+    console.print(f"wrote {result.written} episodes to {out} ({result.skipped} already there)")
+    _print_summary(out)
+
+
+@main.command()
+@click.argument("env_id")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--opponent", default=None, help="Agent spec for the other seats (default: built-in opponent).")
+@click.option("--out", default=None, help="Also append the episode to this JSONL file.")
+@_env_option
+def play(env_id: str, seed: int, opponent: str | None, out: str | None, env_kwargs: tuple[str, ...]) -> None:
+    """Play ENV_ID yourself in the terminal (type /tools, or /call NAME {json})."""
+    import tempfile
+
+    from envarena.agents.human import HumanPolicy
+    from envarena.rollout import RolloutConfig, run_rollout
+
+    policy = HumanPolicy(console=console)
+    with tempfile.TemporaryDirectory() as scratch:
+        target = out or str(Path(scratch) / "play.jsonl")
+        config = RolloutConfig(
+            env_id=env_id,
+            env_kwargs=_parse_options(env_kwargs),
+            agent="human",
+            opponent=opponent,
+            n=1,
+            seed=seed,
+            concurrency=1,
+            out=target,
+        )
+        result = asyncio.run(run_rollout(config, policy=policy))
+    for episode in result.episodes:
+        policy.spawn(None, seed=0).show(episode.final_observation)
+        if episode.error:
+            raise EnvArenaError(f"the episode stopped: {episode.error}")
+        console.print(
+            f"outcome {episode.outcome:.2f}, reward {episode.total_reward:.3f}, "
+            f"{'success' if episode.success else 'no success'} in {episode.num_turns} turns"
+        )
+
+
+@main.command("export")
+@click.argument("inputs", nargs=-1, required=True)
+@click.argument("output")
+@click.option("--format", "fmt", type=click.Choice(["sft", "preference", "rl", "raw"]), default="sft", show_default=True)
+@click.option("--to", "storage", type=click.Choice(["jsonl", "parquet", "hf"]), default="jsonl", show_default=True)
+@click.option("--min-reward", type=float, default=None, help="Keep episodes with at least this total reward.")
+@click.option("--success-only", is_flag=True, help="Keep successful episodes only.")
+@click.option("--env", "env_ids", multiple=True, help="Keep these environment IDs only (repeatable).")
+def export_command(
+    inputs: tuple[str, ...],
+    output: str,
+    fmt: str,
+    storage: str,
+    min_reward: float | None,
+    success_only: bool,
+    env_ids: tuple[str, ...],
+) -> None:
+    """Turn rollout JSONL files (INPUTS) into a dataset folder OUTPUT with a card."""
+    from envarena.export import export
+
+    result = export(
+        inputs, output, fmt=fmt, storage=storage, min_reward=min_reward, success_only=success_only, env_ids=env_ids
+    )
+    console.print(f"wrote {result.rows} {fmt} rows from {result.episodes} episodes to {result.path} ({storage})")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--category", default="custom", show_default=True, help="Category part of the environment ID.")
+@click.option("--dir", "parent", default=".", show_default=True, type=click.Path(file_okay=False))
+def init(name: str, category: str, parent: str) -> None:
+    """Create an installable environment package NAME (entry point, solver, test)."""
+    from envarena.scaffold import scaffold
+
+    root = scaffold(name, parent=Path(parent), category=category)
+    console.print(f"created {root}: pip install -e {root} && envarena list", highlight=False)
+
+
+if __name__ == "__main__":
+    main()

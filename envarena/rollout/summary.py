@@ -73,13 +73,10 @@ def summarize(episodes: Iterable[Episode], ks: Iterable[int] = (1,)) -> list[Env
 
 def summary_table(rows: list[EnvSummary], title: str = "Rollout summary") -> Table:
     ks = sorted({k for r in rows for k in r.pass_at})
-    table = Table(title=title)
-    for column in ["environment", "episodes", "errors", "reward", "outcome", "success"]:
-        table.add_column(column, justify="left" if column == "environment" else "right")
-    for k in ks:
-        table.add_column(f"pass@{k}", justify="right")
-    for column in ["turns", "tokens", "s/episode"]:
-        table.add_column(column, justify="right")
+    table = Table(title=title, title_justify="left")
+    table.add_column("environment", no_wrap=True)
+    for column in ["n", "err", "reward", "outcome", "success", *(f"pass@{k}" for k in ks), "turns", "tokens", "s/ep"]:
+        table.add_column(column, justify="right", no_wrap=True)
     for r in rows:
         table.add_row(
             r.env_id,
@@ -87,7 +84,7 @@ def summary_table(rows: list[EnvSummary], title: str = "Rollout summary") -> Tab
             str(r.errors),
             f"{r.mean_reward:.3f}",
             f"{r.mean_outcome:.3f}",
-            f"{r.success_rate:.1%}",
+            f"{r.success_rate:.0%}",
             *[f"{r.pass_at[k]:.3f}" if k in r.pass_at else "-" for k in ks],
             f"{r.mean_turns:.1f}",
             str(r.completion_tokens),
