@@ -1,0 +1,100 @@
+"""A warm pool of sandbox workers, so one execution costs a fork, not a Python start.
+
+Workers are started lazily up to `size`; a job takes an idle worker, and any failure (the
+worker died, overran its deadline, or the caller was interrupted) kills that worker and its
+whole process group, to be replaced on next use. Thread-safe; verifiers call it from the
+rollout engine's worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Protocol
+
+from envarena.sandbox.base import ExecResult, Job
+from envarena.sandbox.launcher import WorkerDied, WorkerProcess
+
+__all__ = ["WorkerPool"]
+
+
+class Launcher(Protocol):
+    name: str
+
+    def start(self, once: bool = False) -> WorkerProcess: ...
+
+
+class WorkerPool:
+    def __init__(self, launcher: Launcher, size: int) -> None:
+        if size < 1:
+            raise ValueError("a pool needs at least one worker")
+        self.launcher, self.size = launcher, size
+        self._idle: list[WorkerProcess] = []
+        self._started = 0
+        self._lock = threading.Condition()
+        self._closed = False
+
+    def _acquire(self) -> WorkerProcess:
+        with self._lock:
+            while True:
+                if self._closed:
+                    raise RuntimeError("the sandbox pool is closed")
+                while self._idle:
+                    worker = self._idle.pop()
+                    if worker.alive():
+                        return worker
+                    worker.kill()
+                    self._started -= 1
+                if self._started < self.size:
+                    self._started += 1
+                    break
+                self._lock.wait()
+        try:
+            return self.launcher.start()
+        except BaseException:
+            with self._lock:
+                self._started -= 1
+                self._lock.notify()
+            raise
+
+    def _release(self, worker: WorkerProcess, healthy: bool) -> None:
+        with self._lock:
+            if healthy and not self._closed:
+                self._idle.append(worker)
+            else:
+                worker.kill()
+                self._started -= 1
+            self._lock.notify()
+
+    def run(self, job: Job) -> ExecResult:
+        worker = self._acquire()
+        healthy = False
+        try:
+            result = worker.request(job)
+            healthy = True
+            return result
+        except WorkerDied as died:
+            return ExecResult(timed_out=died.timed_out, exit_code=-9, stderr=str(died), backend=self.launcher.name)
+        finally:
+            self._release(worker, healthy)
+
+    async def arun(self, job: Job) -> ExecResult:
+        """Like `run`; cancelling the caller kills the worker at once (nothing outlives it)."""
+        worker = await asyncio.to_thread(self._acquire)
+        healthy = False
+        try:
+            result = await asyncio.to_thread(worker.request, job)
+            healthy = True
+            return result
+        except WorkerDied as died:
+            return ExecResult(timed_out=died.timed_out, exit_code=-9, stderr=str(died), backend=self.launcher.name)
+        finally:
+            self._release(worker, healthy)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._lock.notify_all()
+        for worker in idle:
+            worker.kill()
