@@ -250,6 +250,28 @@ def export_command(
     console.print(f"wrote {result.rows} {fmt} rows from {result.episodes} episodes to {result.path} ({storage})")
 
 
+@main.group()
+def sandbox() -> None:
+    """Inspect the code sandbox."""
+
+
+@sandbox.command("check")
+def sandbox_check() -> None:
+    """Report which sandbox backends work here, and which `auto` picks."""
+    from envarena.sandbox import probe_backends
+
+    report = probe_backends()
+    table = Table(title="Sandbox backends", title_justify="left")
+    table.add_column("backend", style="bold")
+    table.add_column("available")
+    table.add_column("details")
+    for name, (ok, reason) in report.items():
+        table.add_row(name, "yes" if ok else "no", reason)
+    console.print(table)
+    chosen = next(name for name in ("bwrap", "docker", "process") if report[name][0])
+    console.print(f"auto picks: {chosen}" + ("  (NOT isolation: install bubblewrap)" if chosen == "process" else ""))
+
+
 @main.command()
 @click.argument("name")
 @click.option("--category", default="custom", show_default=True, help="Category part of the environment ID.")

@@ -1,5 +1,5 @@
 """Tool-use environments: the agent must call tools to succeed."""
 
-from envarena.environments.tools import calculator
+from envarena.environments.tools import calculator, sql
 
-__all__ = ["calculator"]
+__all__ = ["calculator", "sql"]
