@@ -9,6 +9,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
@@ -33,9 +34,17 @@ def worker_source() -> str:
     return resources.files("envarena.sandbox").joinpath("worker.py").read_text()
 
 
+_COUNT_TTL_S = 0.5
+_counts: dict[int, tuple[float, int]] = {}
+
+
 def count_processes_of(uid: int) -> int:
-    """How many processes `uid` runs now: RLIMIT_NPROC counts them all, so the job's
-    limit is set to this plus its own allowance."""
+    """How many processes `uid` runs now (cached for half a second): RLIMIT_NPROC counts
+    them all, so a job's limit is this plus its own allowance."""
+    now = time.monotonic()
+    cached = _counts.get(uid)
+    if cached is not None and now - cached[0] < _COUNT_TTL_S:
+        return cached[1]
     count = 0
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -43,6 +52,7 @@ def count_processes_of(uid: int) -> int:
                 count += os.stat(f"/proc/{entry}").st_uid == uid
             except OSError:
                 pass
+    _counts[uid] = (now, count)
     return count
 
 
