@@ -63,6 +63,20 @@ def main() -> None:
 _env_option = click.option(
     "-e", "--env-kwarg", "env_kwargs", multiple=True, metavar="KEY=VALUE", help="Environment option (repeatable)."
 )
+_agent_option = click.option(
+    "-a",
+    "--agent-option",
+    "agent_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Agent backend option, e.g. temperature=0.2, max_new_tokens=128 (repeatable).",
+)
+
+
+def _fail_if_all_failed(episodes: list[Any]) -> None:
+    """A run where every episode failed (a server that is down, a missing model) is an error."""
+    if episodes and all(e.error for e in episodes):
+        raise EnvArenaError(f"all {len(episodes)} episodes failed; the first: {episodes[0].error}")
 
 
 @main.command("list")
@@ -152,6 +166,7 @@ def _samples_per_task(episodes: list[Any]) -> int:
 @click.option("--out", default=None, help="JSONL file (default: runs/<env>.<agent>.jsonl). Re-running resumes.")
 @click.option("--timeout", "episode_timeout", default=None, type=float, help="Seconds allowed per episode.")
 @_env_option
+@_agent_option
 def rollout(
     env_id: str,
     agent: str,
@@ -163,6 +178,7 @@ def rollout(
     out: str | None,
     episode_timeout: float | None,
     env_kwargs: tuple[str, ...],
+    agent_options: tuple[str, ...],
 ) -> None:
     """Play AGENT on ENV_ID for N tasks and append the episodes to a JSONL file."""
     from envarena.agents import load_policy
@@ -181,10 +197,11 @@ def rollout(
         out=out,
         episode_timeout=episode_timeout,
     )
-    policy = load_policy(agent)
+    policy = load_policy(agent, **_parse_options(agent_options))
     result = asyncio.run(run_rollout(config, policy=policy, show_progress=sys.stderr.isatty()))
     console.print(f"wrote {result.written} episodes to {out} ({result.skipped} already there)")
     _print_summary(out)
+    _fail_if_all_failed(result.episodes)
 
 
 @main.command()
@@ -248,6 +265,126 @@ def export_command(
         inputs, output, fmt=fmt, storage=storage, min_reward=min_reward, success_only=success_only, env_ids=env_ids
     )
     console.print(f"wrote {result.rows} {fmt} rows from {result.episodes} episodes to {result.path} ({storage})")
+
+
+@main.command("eval")
+@click.argument("env_ids", nargs=-1, required=True)
+@click.option("--agent", required=True, help="Agent spec to evaluate.")
+@click.option("-n", "n", default=20, show_default=True, type=click.IntRange(min=1), help="Tasks per environment.")
+@click.option("-k", "k", default=1, show_default=True, type=click.IntRange(min=1), help="Samples per task (pass@k).")
+@click.option("--seed", default=10_000, show_default=True, help="First task seed (held out from training seeds).")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--out-dir", default="runs/eval", show_default=True, help="Where the rollout JSONL files go.")
+@click.option("--report", "report_path", default=None, help="JSON report file (default: OUT_DIR/report.json).")
+@_agent_option
+def eval_command(
+    env_ids: tuple[str, ...],
+    agent: str,
+    n: int,
+    k: int,
+    seed: int,
+    concurrency: int,
+    out_dir: str,
+    report_path: str | None,
+    agent_options: tuple[str, ...],
+) -> None:
+    """Evaluate AGENT on ENV_IDS: pass@k (unbiased), reward and success, as a table and JSON."""
+    from envarena.agents import load_policy
+    from envarena.registration import registry
+    from envarena.rollout import RolloutConfig, run_rollout
+
+    for env_id in env_ids:
+        registry[env_id]  # every ID is checked before any model is loaded
+    policy = load_policy(agent, **_parse_options(agent_options))
+    files = []
+
+    async def run_all() -> list[Any]:
+        episodes = []
+        for env_id in env_ids:
+            out = str(Path(out_dir) / f"{env_id.replace('/', '_')}.{agent.replace(':', '_').replace('/', '_')}.jsonl")
+            files.append(out)
+            config = RolloutConfig(env_id=env_id, agent=agent, n=n, seed=seed, samples=k, concurrency=concurrency, out=out)
+            result = await run_rollout(config, policy=policy, show_progress=sys.stderr.isatty())
+            episodes.extend(result.episodes)
+        await policy.aclose()
+        return episodes
+
+    episodes = asyncio.run(run_all())
+    report = _report(files, k, agent)
+    target = Path(report_path or Path(out_dir) / "report.json")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(report, indent=1))
+    console.print(f"report written to {target}")
+    _fail_if_all_failed(episodes)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("-k", "k", default=None, type=click.IntRange(min=1), help="Largest k for pass@k (default: samples per task).")
+@click.option("--json", "json_path", default=None, help="Also write the report as JSON here.")
+def report(files: tuple[str, ...], k: int | None, json_path: str | None) -> None:
+    """Recompute eval numbers (pass@k, reward, success) from rollout JSONL files."""
+    data = _report(list(files), k, None)
+    if json_path:
+        Path(json_path).write_text(json.dumps(data, indent=1))
+
+
+def _report(files: list[str], k: int | None, agent: str | None) -> dict[str, Any]:
+    from envarena.rollout import episodes_in, summarize, summary_table
+
+    episodes = [e for f in files for e in episodes_in(f)]
+    largest = k or _samples_per_task(episodes)
+    ks = sorted({1, largest, *(2**i for i in range(1, 8) if 2**i < largest)})
+    rows = summarize(episodes, ks=ks)
+    console.print(summary_table(rows, title="Evaluation"))
+    agents = sorted({e.agent for e in episodes})
+    return {"agent": agent or (agents[0] if len(agents) == 1 else agents), "k": largest, "files": files,
+            "environments": [r.model_dump() for r in rows]}
+
+
+@main.group()
+def models() -> None:
+    """Manage local models (the built-in SmolLM2 and friends)."""
+
+
+@models.command("pull")
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Convert again even if cached.")
+def models_pull(name: str, force: bool) -> None:
+    """Download and convert a built-in model into the local cache (then works offline)."""
+    from envarena.agents.models import pull
+
+    path = pull(name, force=force)
+    console.print(f"{name} is ready at {path}", highlight=False)
+
+
+@models.command("list")
+def models_list() -> None:
+    """Show built-in models and which are cached."""
+    from envarena.agents.models import ALIASES, cache_dir, cached_models
+
+    cached = cached_models()
+    table = Table(title=f"Models (cache: {cache_dir()})", title_justify="left")
+    for column in ("name", "cached", "description"):
+        table.add_column(column)
+    for name in sorted(set(ALIASES) | set(cached)):
+        description = ALIASES[name].description if name in ALIASES else "local"
+        table.add_row(name, "yes" if name in cached else "no", description)
+    console.print(table)
+
+
+@main.command()
+@click.argument("model")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--dtype", default="auto", show_default=True)
+def serve(model: str, host: str, port: int, device: str, dtype: str) -> None:
+    """Serve MODEL over an OpenAI-compatible HTTP API (chat completions with tools)."""
+    from envarena.serve import serve as run_server
+
+    console.print(f"serving {model} at http://{host}:{port}/v1", highlight=False)
+    run_server(model, host=host, port=port, device=device, dtype=dtype)
 
 
 @main.group()
