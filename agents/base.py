@@ -20,7 +20,11 @@ class Policy(Protocol):
     spec: str
 
     def spawn(self, env: Any, *, seed: int, player: str | None = None) -> Agent:
-        """A fresh agent for one episode of `env` (as `player`, in multi-agent games)."""
+        """A fresh agent for one episode of `env` (as `player`, in multi-agent games).
+
+        `seed` is unique and reproducible per (task, sample, player). When the episode ends,
+        for any reason, the rollout calls the agent's optional `close()`.
+        """
         ...
 
     async def aclose(self) -> None:

@@ -46,6 +46,7 @@ class _Request:
     prompt_ids: list[int]
     params: SamplingParams
     future: asyncio.Future[Generation]
+    order: int = 0  # the requesting episode's agent seed (lockstep batches are sorted by it)
     queued_at: float = field(default_factory=time.perf_counter)
 
 
@@ -112,15 +113,20 @@ class HFEngine:
         dtype: str = "auto",
         max_batch_size: int = 16,
         batch_window_ms: float = 10.0,
+        loaded: tuple[Any, Any] | None = None,
     ) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.model_name = model
-        path = resolve_model(model)
-        self.device = _pick_device(device)
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=_pick_dtype(dtype, self.device)).to(self.device)
+        if loaded is not None:  # a model someone else owns (the trainer's policy)
+            self.model, self.tokenizer = loaded
+            self.device = str(next(self.model.parameters()).device)
+        else:
+            path = resolve_model(model)
+            self.device = _pick_device(device)
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            self.model = AutoModelForCausalLM.from_pretrained(path, dtype=_pick_dtype(dtype, self.device)).to(self.device)
         self.model.eval()
         self.format = ChatFormat(self.tokenizer)
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
@@ -132,7 +138,12 @@ class HFEngine:
         self._loop_task: asyncio.Task[None] | None = None
         self._lock = threading.Lock()  # one generate at a time (trainer and server share engines)
         self.batch_sizes: list[int] = []
-        torch.set_grad_enabled(False)
+        # Lockstep: each batch waits for every live agent and is ordered by spawn index, so
+        # its composition never depends on timing; with seeded torch, rollouts repeat exactly.
+        self.lockstep = False
+        self._live = 0
+        self._expected = 0
+        self._wake: asyncio.Event | None = None
 
     def _stop_ids(self) -> set[int]:
         ids = {self.tokenizer.eos_token_id}
@@ -194,28 +205,60 @@ class HFEngine:
         return Generation(tokens[:end], logprobs[:end], reason)
 
     # ------------------------------------------------------------------ async batching
-    async def generate(self, prompt_ids: list[int], params: SamplingParams) -> Generation:
+    def expect(self, episodes: int) -> None:
+        """Lockstep: the next round starts this many episodes; batch only once all have."""
+        self._expected = episodes
+
+    def register(self) -> None:
+        """An agent starts an episode."""
+        self._live += 1
+        self._expected = max(0, self._expected - 1)
+
+    def unregister(self) -> None:
+        """An agent's episode is over: lockstep batches stop waiting for it."""
+        self._live = max(0, self._live - 1)
+        if self._wake is not None:
+            self._wake.set()
+
+    async def generate(self, prompt_ids: list[int], params: SamplingParams, order: int = 0) -> Generation:
         loop = asyncio.get_running_loop()
         if self._queue is None or self._loop_task is None or self._loop_task.done() or self._queue_loop is not loop:
             self._queue = asyncio.Queue()
             self._queue_loop = loop
+            self._wake = asyncio.Event()
             self._loop_task = loop.create_task(self._batch_loop(self._queue))
-        request = _Request(list(prompt_ids), params, loop.create_future())
+        request = _Request(list(prompt_ids), params, loop.create_future(), order)
         await self._queue.put(request)
+        assert self._wake is not None
+        self._wake.set()
         return await request.future
+
+    async def _gather_window(self, queue: asyncio.Queue[_Request]) -> list[_Request]:
+        """Whatever arrives within the batching window (up to max_batch_size)."""
+        batch = [await queue.get()]
+        deadline = time.perf_counter() + self.batch_window_s
+        while len(batch) < self.max_batch_size:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(await asyncio.wait_for(queue.get(), remaining))
+            except (asyncio.TimeoutError, TimeoutError):
+                break
+        return batch
+
+    async def _gather_lockstep(self, queue: asyncio.Queue[_Request]) -> list[_Request]:
+        """One request from every live agent, ordered by episode (agent seed)."""
+        assert self._wake is not None
+        while queue.empty() or queue.qsize() < self._live or self._expected > 0:
+            self._wake.clear()
+            await self._wake.wait()
+        batch = [queue.get_nowait() for _ in range(queue.qsize())]
+        return sorted(batch, key=lambda r: r.order)
 
     async def _batch_loop(self, queue: asyncio.Queue[_Request]) -> None:
         while True:
-            batch = [await queue.get()]
-            deadline = time.perf_counter() + self.batch_window_s
-            while len(batch) < self.max_batch_size:
-                remaining = deadline - time.perf_counter()
-                if remaining <= 0:
-                    break
-                try:
-                    batch.append(await asyncio.wait_for(queue.get(), remaining))
-                except (asyncio.TimeoutError, TimeoutError):
-                    break
+            batch = await (self._gather_lockstep(queue) if self.lockstep else self._gather_window(queue))
             groups: dict[tuple[Any, ...], list[_Request]] = {}
             for request in batch:
                 groups.setdefault(request.params.key(), []).append(request)
@@ -244,8 +287,9 @@ class HFEngine:
 class HFAgent:
     """One episode's conversation, kept as exact token ids (token-in, token-out)."""
 
-    def __init__(self, engine: HFEngine, params: SamplingParams) -> None:
-        self.engine, self.params = engine, params
+    def __init__(self, engine: HFEngine, params: SamplingParams, order: int = 0) -> None:
+        self.engine, self.params, self.order = engine, params, order
+        engine.register()
         self.history: list[Message] = []
         self.prompt_ids: list[int] | None = None
         self.completion_ids: list[int] = []
@@ -262,7 +306,7 @@ class HFAgent:
 
     async def act(self, observation: list[Message], tools: Sequence[Tool]) -> Message:
         prompt = self.next_prompt(observation, tools)
-        generation = await self.engine.generate(prompt, self.params)
+        generation = await self.engine.generate(prompt, self.params, self.order)
         text = self.engine.tokenizer.decode(generation.completion_ids, skip_special_tokens=True)
         message = parse_tool_calls(text)
         self.history.append(message)
@@ -274,6 +318,10 @@ class HFAgent:
             finish_reason=generation.finish_reason,
         )
         return message
+
+    def close(self) -> None:
+        """Called by the rollout engine when the episode ends."""
+        self.engine.unregister()
 
 
 class HFPolicy:
@@ -296,7 +344,7 @@ class HFPolicy:
         self.engine = engine or HFEngine(model, device=device, dtype=dtype, max_batch_size=max_batch_size)
 
     def spawn(self, env: Any, *, seed: int, player: str | None = None) -> HFAgent:
-        return HFAgent(self.engine, self.params)
+        return HFAgent(self.engine, self.params, order=seed)
 
     async def aclose(self) -> None:
         await self.engine.aclose()

@@ -342,6 +342,30 @@ def _report(files: list[str], k: int | None, agent: str | None) -> dict[str, Any
             "environments": [r.model_dump() for r in rows]}
 
 
+@main.command()
+@click.argument("config_path", metavar="CONFIG")
+@click.option("--out", "run_dir", required=True, help="Run directory (created; an existing one is resumed).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config setting (repeatable).")
+def train(config_path: str, run_dir: str, overrides: tuple[str, ...]) -> None:
+    """Train a policy with multi-turn RL as described by CONFIG (YAML)."""
+    from envarena.train import Trainer, load_config
+
+    config = load_config(config_path, overrides)
+    trainer = Trainer(config, run_dir, log=lambda line: console.print(line, highlight=False))
+    trainer.run()
+    console.print(f"done: {run_dir} (metrics.jsonl, checkpoints; 'envarena plot {run_dir}' draws the curves)")
+
+
+@main.command()
+@click.argument("run_dir")
+def plot(run_dir: str) -> None:
+    """Draw a training run's curves (reward, entropy, KL, ...) as PNG files."""
+    from envarena.train import plot_run
+
+    for path in plot_run(run_dir):
+        console.print(str(path), highlight=False)
+
+
 @main.group()
 def models() -> None:
     """Manage local models (the built-in SmolLM2 and friends)."""

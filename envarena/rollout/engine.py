@@ -85,9 +85,23 @@ class _Timer:
             self.env_s += time.perf_counter() - start
 
 
+def _close(agent: Any) -> None:
+    """Tell an agent its episode is over (backends release per-episode state)."""
+    close = getattr(agent, "close", None)
+    if close is not None:
+        close()
+
+
 async def _play_single(env: Any, policy: Policy, episode: Episode, timer: _Timer) -> None:
     observation, _ = await timer.env(env.reset, seed=episode.seed)
     agent = policy.spawn(env, seed=agent_seed(episode.seed, episode.sample))
+    try:
+        await _play_single_turns(env, agent, observation, episode, timer)
+    finally:
+        _close(agent)
+
+
+async def _play_single_turns(env: Any, agent: Any, observation: Any, episode: Episode, timer: _Timer) -> None:
     tools = env.tools
     observation = list(observation)
     while True:
@@ -118,6 +132,14 @@ async def _play_single(env: Any, policy: Policy, episode: Episode, timer: _Timer
 async def _play_multi(env: MultiAgentEnv, policies: dict[str, Policy], episode: Episode, seat: str, timer: _Timer) -> None:
     await timer.env(env.reset, seed=episode.seed)
     agents = {p: policies[p].spawn(env, seed=agent_seed(episode.seed, episode.sample, p), player=p) for p in env.possible_agents}
+    try:
+        await _play_multi_turns(env, agents, episode, seat, timer)
+    finally:
+        for agent in agents.values():
+            _close(agent)
+
+
+async def _play_multi_turns(env: MultiAgentEnv, agents: dict[str, Any], episode: Episode, seat: str, timer: _Timer) -> None:
     waiting: dict[str, Turn] = {}  # each player's last turn, until its reward is known
     while env.agents:
         player = env.agent_selection

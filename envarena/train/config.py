@@ -1,0 +1,127 @@
+"""`TrainConfig`: every knob of a training run, from YAML plus `--set key=value` overrides.
+
+Unknown or ill-typed keys are rejected with the key's name, because a typo in an RL config
+otherwise silently trains something else for hours.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from envarena.errors import InvalidOptionError
+
+__all__ = ["LoraSettings", "TinyModel", "TrainConfig", "load_config"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TinyModel(_Strict):
+    """A small Llama built from scratch with a character tokenizer (tests, smoke runs)."""
+
+    layers: int = Field(default=2, ge=1)
+    hidden: int = Field(default=64, ge=8)
+    heads: int = Field(default=4, ge=1)
+    seed: int = 0
+
+
+class LoraSettings(_Strict):
+    r: int = Field(default=16, ge=1)
+    alpha: int = Field(default=32, ge=1)
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    target_modules: list[str] | str = "all-linear"
+
+
+class TrainConfig(_Strict):
+    # what to train, on what
+    model: str = "smollm2-135m"
+    tiny: TinyModel | None = None
+    env_id: str = "text/arithmetic-v0"
+    env_kwargs: dict[str, Any] = Field(default_factory=dict)
+    seed: int = 0
+    # rollouts
+    steps: int = Field(default=50, ge=1)
+    tasks_per_step: int = Field(default=8, ge=1)
+    group_size: int = Field(default=8, ge=2)
+    temperature: float = Field(default=1.0, gt=0.0)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    max_new_tokens: int = Field(default=128, ge=1)
+    concurrency: int = Field(default=64, ge=1)
+    dynamic_sampling: bool = False
+    max_resample_rounds: int = Field(default=2, ge=0)
+    # advantages
+    advantage: Literal["grpo", "dr_grpo", "rloo"] = "grpo"
+    episode_reward: Literal["outcome", "total_reward"] = "outcome"
+    turn_weight: float = Field(default=0.5, ge=0.0)
+    gamma: float = Field(default=1.0, ge=0.0, le=1.0)
+    # objective
+    clip_low: float = Field(default=0.2, ge=0.0)
+    clip_high: float = Field(default=0.28, ge=0.0)
+    kl_coef: float = Field(default=0.0, ge=0.0)
+    entropy_coef: float = Field(default=0.0, ge=0.0)
+    loss_agg: Literal["token_mean", "seq_mean"] = "token_mean"
+    updates_per_batch: int = Field(default=1, ge=1)
+    micro_batch_size: int = Field(default=16, ge=1)
+    # optimisation
+    lr: float = Field(default=1e-5, gt=0.0)
+    weight_decay: float = Field(default=0.0, ge=0.0)
+    warmup_steps: int = Field(default=0, ge=0)
+    max_grad_norm: float = Field(default=1.0, gt=0.0)
+    lora: LoraSettings | None = None
+    # bookkeeping
+    eval_every: int = Field(default=10, ge=0)
+    eval_tasks: int = Field(default=16, ge=1)
+    eval_seed: int = 1_000_000
+    checkpoint_every: int = Field(default=10, ge=1)
+    device: str = "auto"
+    deterministic: bool = False
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    cursor = data
+    for part in parts[:-1]:
+        if not isinstance(cursor.get(part), dict):
+            cursor[part] = {}
+        cursor = cursor[part]
+    cursor[parts[-1]] = value
+
+
+def _parse_value(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        loaded = yaml.safe_load(raw)
+        return loaded if loaded is not None else raw
+
+
+def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+    """Read YAML, apply `key=value` overrides (dotted keys reach nested settings), validate."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.exists():
+            raise InvalidOptionError(f"config file '{path}' does not exist")
+        loaded = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise InvalidOptionError(f"config file '{path}' must hold a mapping of settings")
+        data = loaded
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise InvalidOptionError(f"override '{item}' is not of the form key=value")
+        _set_dotted(data, key, _parse_value(raw))
+    try:
+        return TrainConfig.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        if first["type"] == "extra_forbidden":
+            raise InvalidOptionError(f"unknown training setting '{where}'") from None
+        raise InvalidOptionError(f"training setting '{where}': {first['msg']}") from None
