@@ -1,5 +1,5 @@
 """Text environments: questions answered in words or numbers."""
 
-from envarena.environments.text import arithmetic, copy, countdown
+from envarena.environments.text import arithmetic, cipher, copy, countdown, knights_knaves, try_again, word_problems
 
-__all__ = ["arithmetic", "copy", "countdown"]
+__all__ = ["arithmetic", "cipher", "copy", "countdown", "knights_knaves", "try_again", "word_problems"]
