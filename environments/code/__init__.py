@@ -1,5 +1,5 @@
 """Code environments, verified by running tests in the sandbox."""
 
-from envarena.environments.code import humaneval, python_tool
+from envarena.environments.code import debugging, humaneval, python_tool, synthesis
 
-__all__ = ["humaneval", "python_tool"]
+__all__ = ["debugging", "humaneval", "python_tool", "synthesis"]
