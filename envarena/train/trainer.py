@@ -192,13 +192,28 @@ class Trainer:
                 rows += episode_sequences(episode, values, index=len(rows))
         return rows
 
-    def _token_logprobs(self, model: Any, ids: Any, attention: Any) -> tuple[Any, Any]:
+    def _token_logprobs(self, model: Any, ids: Any, attention: Any, keep: int, with_entropy: bool) -> tuple[Any, Any]:
+        """log p of each next token over the last `keep` positions, without a [batch, time,
+        vocab] log-softmax: gather minus logsumexp. Entropy carries gradients only when it is
+        part of the loss; otherwise it is a metric, computed in chunks without autograd."""
         import torch
 
-        logits = model(input_ids=ids, attention_mask=attention).logits[:, :-1].float() / self.config.temperature
-        logp_all = torch.log_softmax(logits, dim=-1)
-        logp = logp_all.gather(2, ids[:, 1:, None]).squeeze(2)
-        entropy = -(logp_all.exp() * logp_all).sum(-1)
+        logits = model(input_ids=ids, attention_mask=attention, logits_to_keep=keep + 1).logits[:, :-1]
+        if self.config.temperature != 1.0:
+            logits = logits / self.config.temperature
+        targets = ids[:, -keep:]
+        logp = logits.gather(2, targets[..., None]).squeeze(2).float() - torch.logsumexp(logits.float(), dim=-1)
+        if with_entropy:
+            probs = torch.softmax(logits.float(), dim=-1)
+            entropy = torch.logsumexp(logits.float(), dim=-1) - (probs * logits.float()).sum(-1)
+        else:
+            with torch.no_grad():
+                entropy = torch.cat(
+                    [
+                        torch.logsumexp(chunk.float(), -1) - (torch.softmax(chunk.float(), -1) * chunk.float()).sum(-1)
+                        for chunk in logits.detach().split(8, dim=0)
+                    ]
+                )
         return logp, entropy
 
     def _optimise(self, rows: list[Sequence_]) -> dict[str, float]:
@@ -222,18 +237,21 @@ class Trainer:
 
                 ids = padded([r.input_ids for r in chunk], pad, torch.long)
                 attention = padded([[1] * len(r.input_ids) for r in chunk], 0, torch.long)
-                mask = padded([r.loss_mask for r in chunk], 0, torch.float)[:, 1:]
-                advantages = padded([r.advantages for r in chunk], 0.0, torch.float)[:, 1:]
-                old = padded([r.old_logprobs for r in chunk], 0.0, torch.float)[:, 1:]
-                logp, entropy = self._token_logprobs(self.model, ids, attention)
+                # Only positions from the first sampled token on need logits.
+                first = min(r.loss_mask.index(1) for r in chunk if 1 in r.loss_mask) if any(1 in r.loss_mask for r in chunk) else 1
+                keep = width - max(first, 1)
+                mask = padded([r.loss_mask for r in chunk], 0, torch.float)[:, -keep:]
+                advantages = padded([r.advantages for r in chunk], 0.0, torch.float)[:, -keep:]
+                old = padded([r.old_logprobs for r in chunk], 0.0, torch.float)[:, -keep:]
+                logp, entropy = self._token_logprobs(self.model, ids, attention, keep, config.entropy_coef > 0)
                 reference = None
                 if config.kl_coef > 0:
                     with torch.no_grad():
                         if config.lora is not None:
                             with self.model.disable_adapter():
-                                reference, _ = self._token_logprobs(self.model, ids, attention)
+                                reference, _ = self._token_logprobs(self.model, ids, attention, keep, False)
                         else:
-                            reference, _ = self._token_logprobs(self.reference, ids, attention)
+                            reference, _ = self._token_logprobs(self.reference, ids, attention, keep, False)
                 parts = policy_loss(
                     logp, old, advantages, mask, clip_low=config.clip_low, clip_high=config.clip_high,
                     ref_logprobs=reference, kl_coef=config.kl_coef, entropy=entropy, entropy_coef=config.entropy_coef,
