@@ -115,7 +115,6 @@ class HFEngine:
         batch_window_ms: float = 10.0,
         loaded: tuple[Any, Any] | None = None,
     ) -> None:
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.model_name = model

@@ -4,7 +4,9 @@ SmolLM2-135M-Instruct (full fine-tune) on text/arithmetic-v0 (easy, one attempt:
 single-turn task both can train on), G completions per prompt, P prompts per step, S steps,
 the same max completion length, learning rate and temperature. Each trainer runs in its own
 process, so peak memory (max RSS) is its own. The reward both see is the environment's
-verifier (outcome). Prints generated tokens/s and peak memory, and the ratios.
+verifier (outcome). Prints generated tokens/s and peak memory, and the ratios. envarena
+accumulates gradients over micro-batches of 8 sequences (exactly the same token-mean loss
+over the same optimizer batch); TRL computes its batch in one pass, as configured.
 
     python benchmarks/train_vs_trl.py [--steps 4] [--prompts 4] [--group 8] [--max-new-tokens 48]
 """
@@ -29,7 +31,7 @@ def run_envarena(args: argparse.Namespace) -> dict:
         "model=smollm2-135m", f"env_id={ENV_ID}", f"env_kwargs={json.dumps(ENV_KWARGS)}", f"steps={args.steps}",
         f"tasks_per_step={args.prompts}", f"group_size={args.group}", f"max_new_tokens={args.max_new_tokens}",
         "temperature=0.8", "lr=1e-6", "eval_every=0", f"checkpoint_every={args.steps + 1}", "episode_reward=outcome",
-        "turn_weight=0", f"micro_batch_size={args.prompts * args.group}",
+        "turn_weight=0", f"micro_batch_size={args.micro_batch}",
     ])
     import tempfile
 
@@ -99,6 +101,8 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=4)
     parser.add_argument("--group", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--micro-batch", type=int, default=8,
+                        help="envarena's micro-batch (gradient accumulation over the same optimizer batch)")
     parser.add_argument("--child", choices=["envarena", "trl"])
     args = parser.parse_args()
     if args.child:
@@ -107,7 +111,8 @@ def main() -> None:
     results = {}
     for which in ("envarena", "trl"):
         command = [sys.executable, __file__, "--child", which, "--steps", str(args.steps), "--prompts", str(args.prompts),
-                   "--group", str(args.group), "--max-new-tokens", str(args.max_new_tokens)]
+                   "--group", str(args.group), "--max-new-tokens", str(args.max_new_tokens),
+                   "--micro-batch", str(args.micro_batch)]
         out = subprocess.run(command, capture_output=True, text=True)
         line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT ")), None)
         if line is None:

@@ -89,11 +89,13 @@ def list_command(category: str | None) -> None:
     for env_id in registry:
         spec = registry[env_id]
         if category is None or spec.category == category:
-            groups[spec.category].append(spec)
+            # games split into single- and two-player: they are played differently
+            group = f"{spec.category} ({'two-player' if spec.multi_agent else 'single-player'})" if spec.category == "games" else spec.category
+            groups[group].append(spec)
     if category is not None and not groups:
         raise EnvArenaError(f"no environments in category '{category}'")
     for name, specs in sorted(groups.items()):
-        table = Table(title=f"{name} ({len(specs)})", title_justify="left", show_lines=False)
+        table = Table(title=f"{name}: {len(specs)}", title_justify="left", show_lines=False)
         table.add_column("id", style="bold")
         table.add_column("players", justify="right")
         table.add_column("description")

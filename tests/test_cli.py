@@ -10,7 +10,7 @@ import datasets
 def test_list_groups_environments(cli):
     result = cli("list")
     assert result.returncode == 0, result.stderr
-    for group in ("games (", "text (", "tools ("):
+    for group in ("games (single-player): ", "games (two-player): ", "text: ", "tools: ", "code: "):
         assert group in result.stdout
     assert "games/wordle-v0" in result.stdout
 

@@ -10,7 +10,7 @@ from gymnasium.utils.env_checker import check_env
 from pettingzoo.test import api_test
 
 import envarena
-from envarena import InvalidOptionError, MultiAgentEnv, UnknownEnvironmentError
+from envarena import InvalidOptionError, UnknownEnvironmentError
 from envarena.rollout import RolloutConfig, run_rollout_sync, summarize
 
 ENV_IDS = list(envarena.registry)

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envarena.environments.code.extract import extract_code
+from envarena.environments.code.extract import code_step
 from envarena.environments.code.function_bank import BANK, FunctionSpec, test_cases
 from envarena.env import StepResult
 from envarena.registration import register
 from envarena.sandbox import Limits
-from envarena.rewards import FORMAT_PENALTY
 from envarena.task_env import TaskEnv
 from envarena.types import Message, Score
 from envarena.verifiers import TestSuite, run_unit_tests
@@ -66,11 +65,7 @@ class DebuggingEnv(TaskEnv[DebugTask]):
         return score if score.value == 1.0 else score.model_copy(update={"value": 0.0})
 
     def _act(self, action: Message) -> StepResult:
-        code, fenced = extract_code(action.content)
-        result = super()._act(action.model_copy(update={"content": f"<answer>{code}</answer>"}))
-        if not fenced:
-            result.components["format"] = result.components.get("format", 0.0) + FORMAT_PENALTY
-        return result
+        return code_step(super()._act, action)
 
     def solution(self, task: DebugTask) -> str:
         return f"```python\n{task.spec.source}```"

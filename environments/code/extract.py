@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+
+from envarena.env import StepResult
+from envarena.rewards import FORMAT_PENALTY
+from envarena.types import Message
 
 _FENCED = re.compile(r"```(?:python|py|python3)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
@@ -14,3 +19,13 @@ def extract_code(text: str) -> tuple[str, bool]:
     if blocks:
         return blocks[-1].strip("\n"), True
     return text, False
+
+
+def code_step(act: Callable[[Message], StepResult], action: Message) -> StepResult:
+    """Answer a code submission with `act` (a TaskEnv's `_act`) given only the code; a reply
+    without a fenced block is still graded, with a format penalty."""
+    code, fenced = extract_code(action.content)
+    result = act(action.model_copy(update={"content": f"<answer>{code}</answer>"}))
+    if not fenced:
+        result.components["format"] = result.components.get("format", 0.0) + FORMAT_PENALTY
+    return result

@@ -9,10 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from envarena.environments.code.extract import extract_code
+from envarena.environments.code.extract import code_step
 from envarena.env import StepResult
 from envarena.registration import register
-from envarena.rewards import FORMAT_PENALTY
 from envarena.task_env import Difficulty, TaskEnv
 from envarena.types import Message, Score
 from envarena.verifiers import TestSuite, run_unit_tests
@@ -100,11 +99,7 @@ class HumanEvalEnv(TaskEnv[HumanEvalProblem]):
         return score
 
     def _act(self, action: Message) -> StepResult:
-        code, fenced = extract_code(action.content)
-        result = super()._act(action.model_copy(update={"content": f"<answer>{code}</answer>"}))
-        if not fenced:
-            result.components["format"] = result.components.get("format", 0.0) + FORMAT_PENALTY
-        return result
+        return code_step(super()._act, action)
 
     def solution(self, task: HumanEvalProblem) -> str:
         return f"```python\n{task.prompt}{task.canonical_solution}```"

@@ -64,33 +64,28 @@ class LookaheadSolver:
     def __init__(self, env: Game2048Env, depth: int = 2) -> None:
         self.env, self.depth = env, depth
 
+    def _successors(self, board: np.ndarray, rng: np.random.Generator):  # type: ignore[no-untyped-def]
+        """(move, board after it and its new tile, the generator after that tile) per legal move."""
+        for move in MOVES:
+            after = slide(board, move)
+            if (after == board).all():
+                continue
+            future = _clone(rng)
+            if after.max() < self.env.target:
+                spawn(after, future)
+            yield move, after, future
+
     def _value(self, board: np.ndarray, rng: np.random.Generator, depth: int) -> float:
         if board.max() >= self.env.target:
             return 1e9 + depth
         if depth == 0:
             return _heuristic(board)
-        best = -1e18
-        for move in MOVES:
-            after = slide(board, move)
-            if (after == board).all():
-                continue
-            future = _clone(rng)
-            if after.max() < self.env.target:
-                spawn(after, future)
-            best = max(best, self._value(after, future, depth - 1))
-        return best if best > -1e18 else -1e12  # no move left: a lost position
+        values = [self._value(after, future, depth - 1) for _, after, future in self._successors(board, rng)]
+        return max(values) if values else -1e12  # no move left: a lost position
 
     def act(self, observation: list[Message]) -> str:
-        board, rng = self.env.board, self.env.np_random
-        scored = []
-        for move in MOVES:
-            after = slide(board, move)
-            if (after == board).all():
-                continue
-            future = _clone(rng)
-            if after.max() < self.env.target:
-                spawn(after, future)
-            scored.append((self._value(after, future, self.depth - 1), move))
+        scored = [(self._value(after, future, self.depth - 1), move)
+                  for move, after, future in self._successors(self.env.board, self.env.np_random)]
         return max(scored)[1] if scored else MOVES[0]
 
 
