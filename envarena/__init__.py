@@ -10,8 +10,40 @@ from envarena.task_env import Difficulty, TaskEnv, extract_answer
 from envarena.types import Agent, Episode, Message, Score, TokenTrace, Tool, ToolCall, Turn, tool
 from envarena.version import __version__
 
+# Heavier entry points, imported on first use so `import envarena` stays light.
+_LAZY = {
+    "RolloutConfig": "envarena.rollout",
+    "run_rollout": "envarena.rollout",
+    "run_rollout_sync": "envarena.rollout",
+    "load_policy": "envarena.agents",
+    "Sandbox": "envarena.sandbox",
+    "Limits": "envarena.sandbox",
+    "ExecResult": "envarena.sandbox",
+    "TrainConfig": "envarena.train",
+    "Trainer": "envarena.train",
+    "load_config": "envarena.train",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'envarena' has no attribute '{name}'")
+
 __all__ = [
     "Agent",
+    "ExecResult",
+    "Limits",
+    "RolloutConfig",
+    "Sandbox",
+    "TrainConfig",
+    "Trainer",
+    "load_config",
+    "load_policy",
+    "run_rollout",
+    "run_rollout_sync",
     "ChatActionSpace",
     "ChatObservationSpace",
     "Difficulty",

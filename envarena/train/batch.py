@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 from envarena.types import Episode
 
-__all__ = ["Sequence_", "episode_sequences"]
+__all__ = ["TrainingRow", "episode_sequences"]
 
 
 @dataclass
-class Sequence_:
+class TrainingRow:
     """One training row: ids, which positions were sampled, and their targets."""
 
     input_ids: list[int]
@@ -28,7 +28,7 @@ class Sequence_:
     turns: list[int] = field(default_factory=list)
 
 
-def episode_sequences(episode: Episode, turn_values: list[float], index: int = 0) -> list[Sequence_]:
+def episode_sequences(episode: Episode, turn_values: list[float], index: int = 0) -> list[TrainingRow]:
     """Rows for one episode; `turn_values[t]` is the advantage of every token of turn t."""
     turns = [t for t in episode.turns if t.trace is not None]
     if not turns:
@@ -50,13 +50,13 @@ def episode_sequences(episode: Episode, turn_values: list[float], index: int = 0
             mask[start + offset] = 1
             advantages[start + offset] = turn_values[i]
             old[start + offset] = lp
-    return [Sequence_(ids, mask, advantages, old, index, list(range(len(turns))))]
+    return [TrainingRow(ids, mask, advantages, old, index, list(range(len(turns))))]
 
 
-def _single(turn, value: float, index: int) -> Sequence_:  # type: ignore[no-untyped-def]
+def _single(turn, value: float, index: int) -> TrainingRow:  # type: ignore[no-untyped-def]
     prompt, completion = turn.trace.prompt_ids, turn.trace.completion_ids
     logprobs = turn.trace.logprobs or [0.0] * len(completion)
-    return Sequence_(
+    return TrainingRow(
         prompt + completion,
         [0] * len(prompt) + [1] * len(completion),
         [0.0] * len(prompt) + [value] * len(completion),

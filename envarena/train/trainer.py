@@ -24,7 +24,7 @@ from envarena.agents.hf import HFEngine, HFPolicy
 from envarena.registration import registry
 from envarena.rollout import RolloutConfig, run_rollout
 from envarena.train.advantages import episode_advantages, turn_advantages
-from envarena.train.batch import Sequence_, episode_sequences
+from envarena.train.batch import TrainingRow, episode_sequences
 from envarena.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from envarena.train.config import TinyModel, TrainConfig
 from envarena.train.loss import policy_loss
@@ -181,9 +181,9 @@ class Trainer:
         return episode.outcome if self.config.episode_reward == "outcome" else episode.total_reward
 
     # ------------------------------------------------------------------ optimisation
-    def _sequences(self, groups: dict[int, list[Episode]]) -> list[Sequence_]:
+    def _sequences(self, groups: dict[int, list[Episode]]) -> list[TrainingRow]:
         config = self.config
-        rows: list[Sequence_] = []
+        rows: list[TrainingRow] = []
         for episodes in groups.values():
             ep_adv = episode_advantages([self._episode_reward(e) for e in episodes], config.advantage)
             turn_adv = turn_advantages([[t.reward for t in e.turns] for e in episodes], config.gamma, config.advantage)
@@ -216,7 +216,7 @@ class Trainer:
                 )
         return logp, entropy
 
-    def _optimise(self, rows: list[Sequence_]) -> dict[str, float]:
+    def _optimise(self, rows: list[TrainingRow]) -> dict[str, float]:
         import torch
 
         config = self.config
