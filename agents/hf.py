@@ -140,6 +140,7 @@ class HFEngine:
         # Lockstep: each batch waits for every live agent and is ordered by spawn index, so
         # its composition never depends on timing; with seeded torch, rollouts repeat exactly.
         self.lockstep = False
+        self.lockstep_timeout_s = 30.0
         self._live = 0
         self._expected = 0
         self._wake: asyncio.Event | None = None
@@ -247,11 +248,21 @@ class HFEngine:
         return batch
 
     async def _gather_lockstep(self, queue: asyncio.Queue[_Request]) -> list[_Request]:
-        """One request from every live agent, ordered by episode (agent seed)."""
+        """One request from every live agent, ordered by episode (agent seed).
+
+        If the full set does not arrive within `lockstep_timeout_s` (an episode failed before
+        its agent started, or two agents of one engine take turns in a game), whatever is
+        queued goes ahead: never a deadlock, at worst a run that is not bit-for-bit repeatable.
+        """
         assert self._wake is not None
         while queue.empty() or queue.qsize() < self._live or self._expected > 0:
             self._wake.clear()
-            await self._wake.wait()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.lockstep_timeout_s)
+            except (asyncio.TimeoutError, TimeoutError):
+                if not queue.empty():
+                    self._expected = 0
+                    break
         batch = [queue.get_nowait() for _ in range(queue.qsize())]
         return sorted(batch, key=lambda r: r.order)
 

@@ -168,3 +168,21 @@ def test_recorded_logprobs_equal_a_teacher_forced_forward_pass(smollm2):
             logp = torch.log_softmax(engine.model(ids).logits[0].float() / 0.8, dim=-1)
         expected = [logp[len(prompt) - 1 + i, t].item() for i, t in enumerate(generation.completion_ids)]
         assert generation.logprobs == pytest.approx(expected, abs=1e-4)
+
+
+def test_lockstep_batching_never_deadlocks_on_an_agent_that_never_asks(tmp_path):
+    """Two agents registered, one never generates: lockstep must still serve the other."""
+    from envarena import Message
+    from envarena.agents.hf import HFEngine, SamplingParams
+    from envarena.train.tiny import build_tiny
+
+    engine = HFEngine("tiny", loaded=build_tiny())
+    engine.lockstep, engine.lockstep_timeout_s = True, 0.5
+    engine.register()
+    engine.register()  # this one will never submit a request
+
+    async def main():
+        prompt = engine.format.first_prompt([Message.user("hi")], [])
+        return await asyncio.wait_for(engine.generate(prompt, SamplingParams(max_new_tokens=2)), timeout=10)
+
+    assert len(asyncio.run(main()).completion_ids) >= 1
