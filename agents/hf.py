@@ -12,7 +12,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -47,7 +47,6 @@ class _Request:
     params: SamplingParams
     future: asyncio.Future[Generation]
     order: int = 0  # the requesting episode's agent seed (lockstep batches are sorted by it)
-    queued_at: float = field(default_factory=time.perf_counter)
 
 
 def _pick_device(device: str) -> str:

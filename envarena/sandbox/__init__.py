@@ -92,7 +92,7 @@ class Sandbox:
         try:
             return await asyncio.to_thread(worker.request, job)
         except WorkerDied as died:
-            return ExecResult(timed_out=died.timed_out, exit_code=-9, stderr=str(died), backend=self.backend)
+            return died.as_result(self.backend)
         finally:
             worker.kill()
 
@@ -102,7 +102,7 @@ class Sandbox:
         try:
             return worker.request(job)
         except WorkerDied as died:
-            return ExecResult(timed_out=died.timed_out, exit_code=-9, stderr=str(died), backend=self.backend)
+            return died.as_result(self.backend)
         finally:
             worker.kill()
 

@@ -28,6 +28,10 @@ class WorkerDied(RuntimeError):
         super().__init__(message)
         self.timed_out = timed_out
 
+    def as_result(self, backend: str) -> ExecResult:
+        """What the caller gets instead of an exception: the execution was killed."""
+        return ExecResult(timed_out=self.timed_out, exit_code=-9, stderr=str(self), backend=backend)
+
 
 def worker_source() -> str:
     """The worker's code, passed on the command line so no host file needs to be visible."""

@@ -74,7 +74,7 @@ class WorkerPool:
             healthy = True
             return result
         except WorkerDied as died:
-            return ExecResult(timed_out=died.timed_out, exit_code=-9, stderr=str(died), backend=self.launcher.name)
+            return died.as_result(self.launcher.name)
         finally:
             self._release(worker, healthy)
 
@@ -87,7 +87,7 @@ class WorkerPool:
             healthy = True
             return result
         except WorkerDied as died:
-            return ExecResult(timed_out=died.timed_out, exit_code=-9, stderr=str(died), backend=self.launcher.name)
+            return died.as_result(self.launcher.name)
         finally:
             self._release(worker, healthy)
 
