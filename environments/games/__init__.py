@@ -1,5 +1,5 @@
 """Games, single- and two-player."""
 
-from envarena.environments.games import connect4, g2048, frozenlake, game24, hanoi, mastermind, sokoban, sudoku, tictactoe, wordle
+from envarena.environments.games import chess_game, connect4, frozenlake, g2048, game24, hanoi, mastermind, minesweeper, sokoban, sudoku, tictactoe, wordle, xiangqi
 
-__all__ = ["connect4", "g2048", "frozenlake", "game24", "hanoi", "mastermind", "sokoban", "sudoku", "tictactoe", "wordle"]
+__all__ = ["chess_game", "connect4", "g2048", "frozenlake", "game24", "hanoi", "mastermind", "minesweeper", "sokoban", "sudoku", "tictactoe", "wordle", "xiangqi"]
