@@ -1,5 +1,5 @@
 """Tool-use environments: the agent must call tools to succeed."""
 
-from envarena.environments.tools import calculator, retrieval, sql
+from envarena.environments.tools import calculator, customer_service, retrieval, sql
 
-__all__ = ["calculator", "retrieval", "sql"]
+__all__ = ["calculator", "customer_service", "retrieval", "sql"]
