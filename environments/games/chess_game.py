@@ -38,6 +38,7 @@ OPENINGS = (
     "e4 g6 d4 Bg7 Nc3 d6",          # Modern / Pirc family
 )
 _TOKEN = re.compile(r"[A-Za-z0-9\-+#=]+")
+_UCI = re.compile(r"[a-h][1-8][a-h][1-8][qrbn]?")
 
 
 def material(board: chess.Board, color: chess.Color) -> int:
@@ -45,35 +46,38 @@ def material(board: chess.Board, color: chess.Color) -> int:
 
 
 def parse_move(board: chess.Board, text: str) -> chess.Move | str:
-    """The last legal move written in `text`, in SAN (Nf3, exd5, O-O, e8=Q) or UCI (g1f3).
+    """The last move written in `text`, in SAN (Nf3, exd5, O-O, e8=Q) or UCI (g1f3), if legal.
 
-    Returns an explanation when nothing in the text is a legal move, naming what was wrong
-    with the last move-like word.
+    Words that are not moves are skipped; when the last move-like word is not a legal move the
+    answer explains what is wrong with it (an earlier legal move in the text does not count).
     """
-    last_problem = None
+    hint = "Reply with a legal move in SAN (e.g. Nf3) or UCI (e.g. g1f3)."
+    check = "; you are in check" if board.is_check() else ""
     for token in reversed(_TOKEN.findall(text)):
         token = token.strip("-")
-        if not token:
-            continue
-        try:
-            return board.parse_san(token)
-        except chess.IllegalMoveError:
-            last_problem = last_problem or f"{token} is not legal here"
-        except chess.AmbiguousMoveError:
-            last_problem = last_problem or f"{token} is ambiguous; name the piece's file or rank, or use UCI"
-        except chess.InvalidMoveError:
-            pass
-        try:
-            move = chess.Move.from_uci(token.lower())
-        except chess.InvalidMoveError:
-            continue
-        if move in board.legal_moves:
-            return move
-        last_problem = last_problem or f"{token} is not legal here"
-    if last_problem:
-        reason = last_problem + ("; you are in check" if board.is_check() else "")
-        return f"Illegal move: {reason}. Reply with a legal move in SAN (e.g. Nf3) or UCI (e.g. g1f3)."
-    return "I could not find a move. Reply with a legal move in SAN (e.g. Nf3) or UCI (e.g. g1f3)."
+        # UCI is lowercase (g1f3); "B6e5" is SAN (the bishop from rank 6). Upper-case UCI is read
+        # as UCI only when it is not SAN.
+        as_uci = token if _UCI.fullmatch(token) else None
+        if as_uci is None:
+            try:
+                move = board.parse_san(token)
+            except chess.IllegalMoveError:
+                return f"Illegal move: {token} is not legal here{check}. {hint}"
+            except chess.AmbiguousMoveError:
+                return f"Illegal move: {token} is ambiguous; name the piece's file or rank, or use UCI. {hint}"
+            except chess.InvalidMoveError:
+                if not _UCI.fullmatch(token.lower()):
+                    continue
+                as_uci = token.lower()
+            else:
+                if move and move in board.legal_moves:  # python-chess reads "--" and "0000" as a null move
+                    return move
+                continue
+        try:  # normalised: python-chess also takes the king-onto-rook form (e1h1) for castling
+            return board.parse_uci(as_uci)
+        except ValueError:  # illegal, or from and to on the same square
+            return f"Illegal move: {token} is not legal here{check}. {hint}"
+    return f"I could not find a move. {hint}"
 
 
 def hanging_value(board: chess.Board, color: chess.Color) -> int:
