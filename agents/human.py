@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from envarena.types import Message, Tool, ToolCall
 
@@ -28,7 +29,8 @@ class HumanAgent:
     def show(self, messages: Sequence[Message]) -> None:
         for m in messages:
             label = m.role if m.name is None else f"{m.role}:{m.name}"
-            self.console.print(f"[{_ROLE_STYLE.get(m.role, '')}]{label}[/]", m.content, highlight=False, markup=False)
+            # Text, not markup: game boards and model output contain square brackets
+            self.console.print(Text.assemble((label, _ROLE_STYLE.get(m.role, "")), " ", m.content), highlight=False)
 
     async def act(self, observation: list[Message], tools: Sequence[Tool]) -> Message:
         self.show(observation)
