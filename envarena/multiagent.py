@@ -177,6 +177,11 @@ class MultiAgentEnv(AECEnv):
         """Tell the mover what was wrong; the same player moves again."""
         return MoveResult(messages={player: [Message.user(reason)]}, components={"legal_move": penalty}, next_player=player)
 
+    def game_over(self, text: str, outcomes: dict[str, float]) -> MoveResult:
+        """End the game: everyone sees `text`, and each potential moves to its final outcome."""
+        return MoveResult({p: [Message.user(text)] for p in self.possible_agents},
+                          {p: outcomes[p] for p in self.possible_agents}, done=True, outcomes=outcomes)
+
     def render(self) -> str | None:
         if self.render_mode != "ansi":
             return None

@@ -226,9 +226,7 @@ class ChessEnv(MultiAgentEnv):
                 winner = "white" if outcome.winner == chess.WHITE else "black"
                 outcomes = {winner: 1.0, PLAYERS[1 - PLAYERS.index(winner)]: 0.0}
                 verdict = f"{winner} wins by checkmate"
-            end = f"{said}\n{self.board}\nGame over: {verdict}."
-            return MoveResult({p: [Message.user(end)] for p in PLAYERS}, {p: outcomes[p] for p in PLAYERS},
-                              done=True, outcomes=outcomes)
+            return self.game_over(f"{said}\n{self.board}\nGame over: {verdict}.", outcomes)
         prompt = Message.user(f"{said}\n{self._position_text(opponent)}")
         return MoveResult({opponent: [prompt]}, {p: self._phi(p) for p in PLAYERS}, next_player=opponent)
 

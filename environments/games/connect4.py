@@ -140,7 +140,7 @@ class ConnectFourEnv(MultiAgentEnv):
         if won or not legal(self.board):
             outcomes = {player: 1.0, opponent: 0.0} if won else {p: 0.5 for p in PLAYERS}
             text = f"{_MARK[player]} played {col + 1}.\n{render(self.board)}\nGame over: " + (f"{_MARK[player]} wins." if won else "draw.")
-            return MoveResult({p: [Message.user(text)] for p in PLAYERS}, {p: outcomes[p] for p in PLAYERS}, done=True, outcomes=outcomes)
+            return self.game_over(text, outcomes)
         prompt = Message.user(f"{_MARK[player]} played {col + 1}.\n{render(self.board)}\nYour move.")
         return MoveResult({opponent: [prompt]}, {p: self._phi(p) for p in PLAYERS}, next_player=opponent)
 

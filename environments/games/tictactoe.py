@@ -150,13 +150,7 @@ class TicTacToeEnv(MultiAgentEnv):
         if won or not legal_moves(self.board):
             outcomes = {won: 1.0, other(won): 0.0} if won else {"x": 0.5, "o": 0.5}
             verdict = f"{won.upper()} wins." if won else "Draw."
-            end = Message.user(f"{player.upper()} played {cell_name(cell)}.\n{board_text}\nGame over: {verdict}")
-            return MoveResult(
-                messages={p: [end.model_copy()] for p in PLAYERS},
-                progress={p: outcomes[p] for p in PLAYERS},
-                done=True,
-                outcomes=outcomes,
-            )
+            return self.game_over(f"{player.upper()} played {cell_name(cell)}.\n{board_text}\nGame over: {verdict}", outcomes)
         prompt = Message.user(f"{player.upper()} played {cell_name(cell)}.\n{board_text}\nYour move.")
         return MoveResult(
             messages={opponent: [prompt]},

@@ -195,9 +195,7 @@ class XiangqiEnv(MultiAgentEnv):
             reason = "threefold repetition" if self.seen[fen] >= REPETITION_DRAW else f"{QUIET_PLY_DRAW} plies without a capture"
             outcomes, verdict = {p: 0.5 for p in PLAYERS}, f"draw by {reason}"
         if verdict is not None:
-            end = f"{said}\n{self.position.render()}\nGame over: {verdict}."
-            return MoveResult({p: [Message.user(end)] for p in PLAYERS}, {p: outcomes[p] for p in PLAYERS},
-                              done=True, outcomes=outcomes)
+            return self.game_over(f"{said}\n{self.position.render()}\nGame over: {verdict}.", outcomes)
         prompt = Message.user(f"{said}\n{self._position_text(other)}")
         return MoveResult({other: [prompt]}, {p: self._phi(p) for p in PLAYERS}, next_player=other)
 
