@@ -108,13 +108,14 @@ class ScriptedUser:
                     return self._next(f"I've dropped off the package for {return_id.upper()}.")
         if not request.allowed and _REFUSAL.search(text):
             return self._next("I see, that's a pity.")
-        if _CONFIRMATION.search(text):
-            return self._confirm(request, text)
-        if "code" in text and not verified:
+        names_an_order = re.search(r"\bw\d{4}\b", text) is not None
+        if "code" in text and not verified and not names_an_order:
             code = self.read_inbox(db)
             return (f"I checked my inbox: the code is {code}.", False) if code else ("I haven't received any code.", False)
-        if "email" in text:
+        if "email" in text and not names_an_order:  # "can you confirm your email?" asks for the email
             return f"My email is {self.email}.", False
+        if _CONFIRMATION.search(text):
+            return self._confirm(request, text)
         return self._details(request, text), False
 
     def _confirm(self, request: Request, text: str) -> tuple[str, bool]:

@@ -158,6 +158,15 @@ def _verify(env) -> None:
     assert "is verified" in obs[0].content
 
 
+@pytest.mark.parametrize("question", ["Can you confirm the email on your account?",
+                                      "Could you please provide the email address associated with your account?"])
+def test_customer_understands_plain_questions(question):
+    env = envarena.make("tools/customer-service-v0", difficulty="easy")
+    env.reset(seed=0)
+    obs, *_ = env.step(question)
+    assert obs[0].content == f"My email is {env.user.email}."
+
+
 def test_customer_service_refuses_changes_without_verification_or_confirmation():
     env = envarena.make("tools/customer-service-v0", difficulty="easy")
     env.reset(seed=1)
