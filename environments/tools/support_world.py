@@ -106,7 +106,7 @@ def changed_rows(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) 
 
 
 # ---------------------------------------------------------------------- shop operations
-def order_row(db: sqlite3.Connection, order_id: str) -> sqlite3.Row | tuple:
+def order_row(db: sqlite3.Connection, order_id: str) -> tuple:
     row = db.execute("SELECT id, customer_id, status, address, placed_day, delivered_day, payment FROM orders WHERE id = ?",
                      (order_id,)).fetchone()
     if row is None:
