@@ -66,9 +66,11 @@ def general_freedom(position: Position, side: str) -> int:
 
 
 def evaluate_move(position: Position, move: Move, seen: Counter[str]) -> float:
-    """One-ply score: a move that leaves the opponent without a legal move wins (checkmate and
-    stalemate both lose in xiangqi); then material won, the moved piece's safety, pressure on
-    the enemy general and avoiding repeated positions."""
+    """One-ply score: a checking move that leaves the opponent without a legal move wins; then
+    material won, the moved piece's safety, pressure on the enemy general (with few enemy pieces
+    left: fewer enemy moves, since stalemate also loses in xiangqi) and avoiding repeated
+    positions. Looking for stalemate after every quiet move would cost a full move generation
+    per candidate, so only checks are tested for mate."""
     me = position.turn
     gained = piece_value(position.cells[move.dst[0]][move.dst[1]], move.dst[0])
     mover = position.cells[move.src[0]][move.src[1]]
@@ -101,8 +103,8 @@ def evaluate_move(position: Position, move: Move, seen: Counter[str]) -> float:
 
 
 class GreedySolver:
-    """Mate (or stalemate) in one when available, else the best one-ply score: enough to beat
-    a random player nearly always; no deeper search."""
+    """Mate in one when available, else the best one-ply score: enough to beat a random player
+    nearly always; no deeper search."""
 
     def __init__(self, env: XiangqiEnv) -> None:
         self.env = env
