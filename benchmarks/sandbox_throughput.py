@@ -6,7 +6,7 @@ problem's tests + `check(entry_point)`), in the same run, on the same machine:
 - envarena bwrap, warm pool        (Sandbox("bwrap", pool_size=N))
 - envarena bwrap, cold             (a new sandbox per execution)
 - envarena process, cold           (rlimits only)
-- envarena verifier, warm pool     (run_unit_tests: harness, one report per assert)
+- envarena verifier, warm pool     (run_unit_tests: differential; sandboxed run + trusted check)
 - GEM run_python(sandbox_type="bwrap")   (PyPI gem-llm, installed into a private venv)
 - plain subprocess                 (python -c, no isolation at all)
 

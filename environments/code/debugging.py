@@ -48,7 +48,7 @@ class DebuggingEnv(TaskEnv[DebugTask]):
             for i in chosen:
                 old, new = spec.bugs[int(i)]
                 buggy = buggy.replace(old, new, 1)
-            suite = TestSuite.from_asserts(test_cases(spec, rng, _TESTS), spec.name)
+            suite = TestSuite.from_asserts(test_cases(spec, rng, _TESTS), spec.name, spec.source)
             # Buggy code can hang or eat memory: it only ever runs in the sandbox.
             verdict = run_unit_tests(buggy, suite, limits=_GENERATION_LIMITS)
             if verdict.value < 1.0:  # the bug shows on these inputs; its first failing test is shown

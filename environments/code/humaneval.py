@@ -42,7 +42,7 @@ def problems() -> tuple[HumanEvalProblem, ...]:
             prompt=p["prompt"],
             entry_point=p["entry_point"],
             canonical_solution=p["canonical_solution"],
-            suite=TestSuite.from_check_function(p["test"], p["entry_point"]),
+            suite=TestSuite.from_check_function(p["test"], p["entry_point"], p["prompt"] + p["canonical_solution"]),
         )
         for p in ordered
     )

@@ -27,7 +27,7 @@ class SynthesisEnv(DebuggingEnv):
         spec = BANK[int(rng.integers(len(BANK)))]
         asserts = test_cases(spec, rng, 10)
         shown = asserts[: _SHOWN[self.difficulty]]
-        return DebugTask(spec, "", "\n".join(shown), TestSuite.from_asserts(asserts, spec.name))
+        return DebugTask(spec, "", "\n".join(shown), TestSuite.from_asserts(asserts, spec.name, spec.source))
 
     def prompt(self, task: DebugTask) -> str:
         examples = f"\nExamples (candidate is your function):\n{task.failing}\n" if task.failing else ""
