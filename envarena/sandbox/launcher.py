@@ -61,7 +61,9 @@ def count_processes_of(uid: int) -> int:
 
 
 class WorkerProcess:
-    """A started worker; `request()` runs one job on it."""
+    """A started worker; `request()` runs one job on it. `jobs` counts the jobs it ran;
+    `dirty` is set when the worker could not show that the last job left nothing behind
+    (it exits then, and must not be given another job)."""
 
     def __init__(
         self,
@@ -74,6 +76,8 @@ class WorkerProcess:
         cleanup: Sequence[str] = (),
     ) -> None:
         self.backend, self.uid, self._cleanup = backend, uid, list(cleanup)
+        self.jobs = 0
+        self.dirty = False
         self.process = subprocess.Popen(
             list(argv),
             stdin=subprocess.PIPE,
@@ -99,6 +103,9 @@ class WorkerProcess:
         header = self._read_exactly(4, deadline_s)
         (size,) = struct.unpack(">I", header)
         reply: dict[str, Any] = json.loads(self._read_exactly(size, deadline_s))
+        self.jobs += 1
+        # After the reply the worker cleans up and says whether it is fit for another job.
+        self.dirty = self._read_exactly(1, extra_seconds) != b"\x00"
         reply.pop("cpu_killed", None)
         return ExecResult(**reply, backend=self.backend)
 

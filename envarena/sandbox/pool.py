@@ -2,8 +2,10 @@
 
 Workers are started lazily up to `size`; a job takes an idle worker, and any failure (the
 worker died, overran its deadline, or the caller was interrupted) kills that worker and its
-whole process group, to be replaced on next use. Thread-safe; verifiers call it from the
-rollout engine's worker threads.
+whole process group, to be replaced on next use. So does a worker that could not show that
+its last job left nothing behind (`dirty`), and every worker after `max_jobs` jobs: state
+no check thought of then lives for a bounded number of jobs at most. Thread-safe; verifiers
+call it from the rollout engine's worker threads.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Protocol
 from envarena.sandbox.base import ExecResult, Job
 from envarena.sandbox.launcher import WorkerDied, WorkerProcess
 
-__all__ = ["WorkerPool"]
+__all__ = ["DEFAULT_MAX_JOBS", "WorkerPool"]
 
 
 class Launcher(Protocol):
@@ -24,11 +26,16 @@ class Launcher(Protocol):
     def start(self, once: bool = False) -> WorkerProcess: ...
 
 
+DEFAULT_MAX_JOBS = 200
+
+
 class WorkerPool:
-    def __init__(self, launcher: Launcher, size: int) -> None:
+    def __init__(self, launcher: Launcher, size: int, *, max_jobs: int = DEFAULT_MAX_JOBS) -> None:
         if size < 1:
             raise ValueError("a pool needs at least one worker")
-        self.launcher, self.size = launcher, size
+        if max_jobs < 1:
+            raise ValueError("a worker must be allowed at least one job")
+        self.launcher, self.size, self.max_jobs = launcher, size, max_jobs
         self._idle: list[WorkerProcess] = []
         self._started = 0
         self._lock = threading.Condition()
@@ -58,8 +65,9 @@ class WorkerPool:
             raise
 
     def _release(self, worker: WorkerProcess, healthy: bool) -> None:
+        reusable = healthy and not worker.dirty and worker.jobs < self.max_jobs
         with self._lock:
-            if healthy and not self._closed:
+            if reusable and not self._closed:
                 self._idle.append(worker)
             else:
                 worker.kill()

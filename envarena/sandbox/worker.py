@@ -1,11 +1,23 @@
 """The program that runs inside a sandbox and executes jobs (stdlib only, no envarena).
 
-Started once per pooled sandbox, it reads length-prefixed JSON jobs on stdin and answers on
-stdout. Each job runs in a freshly forked child: its own directory under /tmp, its own
-rlimits, stdout/stderr on pipes with a byte cap, a wall clock. Afterwards every other
-process in the sandbox's PID namespace is killed and /tmp is wiped, so nothing a job starts
-or writes survives into the next job. Forking a warm interpreter instead of starting one is
-what makes an execution cost milliseconds.
+Started once per pooled sandbox, it waits for length-prefixed JSON jobs on stdin. Forking a
+warm interpreter instead of starting one is what makes an execution cost milliseconds, but a
+fork also inherits the worker's memory, so the worker itself never touches a job: for each
+one it forks a supervisor, which reads the job, runs it in a further fork (its own directory,
+rlimits, stdout/stderr on capped pipes, a wall clock), answers on stdout and exits. Nothing a
+job sent, printed or computed is ever in the memory the next job is forked from.
+
+Under bwrap (ENVARENA_ISOLATE=1) the supervisor gives every job fresh namespaces: a mount
+namespace with a new, size-capped tmpfs on /tmp and on /dev/shm, and an IPC namespace (SysV
+shared memory, semaphores, message queues, POSIX queues). Once the supervisor has killed
+the job's processes and exited, those namespaces and everything in them are gone; nothing depends on the job's cooperation (read-only folders,
+odd names, FIFOs, sockets, deep trees). The job then drops the capabilities this needed and
+loads the seccomp filter. Elsewhere (the `process` backend, docker) the supervisor kills the
+job's processes and wipes its temp root, making every folder writable first.
+
+After each job the worker checks that what jobs could have touched is as it was (its temp
+root and /dev/shm empty, no SysV IPC object, no socket) and tells the caller in one status
+byte after the reply: 0 clean, 1 dirty. A dirty worker exits; the pool starts a new one.
 
 Run as `python -c <this source> [--once]`: with --once it executes exactly one job (the
 cold path) and exits.
@@ -34,25 +46,102 @@ _ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8
 # worker must kill only the job's own descendants and wipe only its own folder.
 TMP_ROOT = os.environ.get("ENVARENA_TMP_ROOT", "/tmp")
 PRIVATE_PIDS = os.environ.get("ENVARENA_PRIVATE_PIDS") == "1"
+ISOLATE = os.environ.get("ENVARENA_ISOLATE") == "1"
+TMP_BYTES = int(os.environ.get("ENVARENA_TMP_BYTES") or 256 << 20)
+SHM_BYTES = int(os.environ.get("ENVARENA_SHM_BYTES") or 64 << 20)
+SECCOMP = bytes.fromhex(os.environ.get("ENVARENA_SECCOMP", ""))
+
+_CLONE_NEWNS, _CLONE_NEWIPC = 0x00020000, 0x08000000
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
+_EOF = 3  # a supervisor's exit code when stdin is closed: the worker ends too
+_CLEAN, _DIRTY = b"\x00", b"\x01"
 
 try:
-    _LIBC = ctypes.CDLL(None)  # loaded once here: doing it in every forked child costs ~0.3 ms
+    _LIBC = ctypes.CDLL(None, use_errno=True)  # loaded once here: in every forked child it costs ~0.3 ms
 except OSError:
     _LIBC = None
 
 
-def _read_message(stream):
-    header = stream.read(4)
-    if len(header) < 4:
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+# Built once: a job only makes the prctl call.
+_SECCOMP_BUFFER = ctypes.create_string_buffer(SECCOMP, len(SECCOMP)) if SECCOMP else None
+_SECCOMP_PROG = _SockFprog(len(SECCOMP) // 8, ctypes.addressof(_SECCOMP_BUFFER)) if _SECCOMP_BUFFER else None
+
+
+def _libc_call(name, *args):
+    """Call a libc function that returns -1 and sets errno on failure; raise OSError then."""
+    if _LIBC is None:
+        raise OSError(f"{name}: no C library")
+    if getattr(_LIBC, name)(*args) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{name}: {os.strerror(err)}")
+
+
+def _mount(source, target, fstype, flags, data):
+    _libc_call("mount", source, target, fstype, ctypes.c_ulong(flags), data)
+
+
+def _isolate_supervisor():
+    """In the supervisor: new mount and IPC namespaces and a fresh, size-capped tmpfs on /tmp
+    and /dev/shm. All of it is dropped when the supervisor and the job's processes are gone,
+    whatever the job did to its files."""
+    _libc_call("unshare", ctypes.c_int(_CLONE_NEWNS | _CLONE_NEWIPC))
+    flags = _MS_NOSUID | _MS_NODEV
+    _mount(b"tmpfs", TMP_ROOT.encode(), b"tmpfs", flags, b"mode=1777,size=%d" % TMP_BYTES)
+    _mount(b"tmpfs", b"/dev/shm", b"tmpfs", flags | _MS_NOEXEC, b"mode=1777,size=%d" % SHM_BYTES)
+
+
+def _drop_capabilities():
+    """Give up every capability (the worker keeps CAP_SYS_ADMIN in its user namespace only to
+    set up each job's namespaces). Ambient ones first: they would survive an exec."""
+    _libc_call("prctl", ctypes.c_int(47), ctypes.c_ulong(4), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: all empty
+    _libc_call("capset", header, data)
+
+
+def _confine_job():
+    """In the job, before its code: no capabilities, and the seccomp filter (no new
+    privileges first, as the kernel demands)."""
+    if ISOLATE:
+        _drop_capabilities()
+    if _SECCOMP_PROG is not None:
+        _libc_call("prctl", ctypes.c_int(38), ctypes.c_ulong(1), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+        _libc_call("prctl", ctypes.c_int(22), ctypes.c_ulong(2), ctypes.byref(_SECCOMP_PROG), ctypes.c_ulong(0),
+                   ctypes.c_ulong(0))
+
+
+def _read_exactly(fd, size):
+    chunks = bytearray()
+    while len(chunks) < size:
+        chunk = os.read(fd, size - len(chunks))
+        if not chunk:
+            return None
+        chunks += chunk
+    return bytes(chunks)
+
+
+def _read_message(fd):
+    header = _read_exactly(fd, 4)
+    if header is None:
         return None
     (size,) = struct.unpack(">I", header)
-    return json.loads(stream.read(size))
+    data = _read_exactly(fd, size)
+    return None if data is None else json.loads(data)
 
 
-def _write_message(stream, obj):
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _write_message(fd, obj):
     data = json.dumps(obj).encode()
-    stream.write(struct.pack(">I", len(data)) + data)
-    stream.flush()
+    _write_all(fd, struct.pack(">I", len(data)) + data)
 
 
 def _harden():
@@ -79,8 +168,9 @@ def _child(job, program, workdir, out_w, err_w, nproc_base):
     """In the forked child: become the job. Never returns."""
     try:
         os.setsid()
-        if _LIBC is not None:  # die with the worker, even where no PID namespace takes all down
+        if _LIBC is not None:  # die with the supervisor, even where no PID namespace takes all down
             _LIBC.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        _confine_job()
         if job.get("stdin"):
             stdin_path = os.path.join(workdir, ".stdin")
             with open(stdin_path, "w") as f:
@@ -145,18 +235,19 @@ def _descendants(root):
     return found
 
 
-def _kill_everything_else(job_pid):
-    """Kill what the job left behind: in a private PID namespace, every process but its
-    init (1) and this worker; otherwise the job's process group and its descendants."""
-    me = os.getpid()
-    if not PRIVATE_PIDS:
+def _kill_everything_else(job_pid=None):
+    """Kill what the job left behind: in a private PID namespace, every process but its init
+    (1), the worker and this process (the supervisor); with none, the job's process group
+    and this process's descendants (it is their subreaper)."""
+    me, keep = os.getpid(), {1, os.getpid(), os.getppid()}
+    if job_pid is not None and not PRIVATE_PIDS:
         try:
             os.killpg(job_pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
     for _ in range(5):
         if PRIVATE_PIDS:
-            others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
+            others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in keep]
         else:
             others = sorted(_descendants(me))
         if not others:
@@ -180,21 +271,81 @@ def _reap():
             return
 
 
-def _wipe_tmp():
-    for entry in os.listdir(TMP_ROOT):
-        path = os.path.join(TMP_ROOT, entry)
+def _make_writable(root):
+    """Give the owner full rights on every folder under `root` (never following a link), so
+    a job that made a folder read-only or unreadable cannot keep its contents."""
+    stack = [root]
+    while stack:
+        path = stack.pop()
         try:
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                os.unlink(path)
+            os.chmod(path, 0o700)
+            with os.scandir(path) as entries:
+                stack.extend(e.path for e in entries if e.is_dir(follow_symlinks=False))
         except OSError:
             pass
 
 
+def _wipe(root):
+    """Remove everything under `root`. Best effort: whatever survives (a path too long to
+    name, an immutable file) makes the worker's check fail, and the worker is replaced."""
+    try:
+        _make_writable(root)
+        for entry in os.listdir(root):
+            path = os.path.join(root, entry)
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+            except OSError:
+                pass
+    except Exception:  # RecursionError from a very deep tree, among others
+        pass
+
+
+# What a job could leave in state the worker shares with it (its IPC and network namespaces),
+# besides files in its temp root or /dev/shm. Read when the worker starts; after each job it
+# must read the same. Sockets are counted through sockstat (per network namespace: sockets
+# in use, TCP connections in TIME-WAIT) because /proc/net/tcp walks the host's whole
+# connection table, which costs milliseconds.
+_STATE_FILES = ("/proc/sysvipc/shm", "/proc/sysvipc/msg", "/proc/sysvipc/sem", "/proc/net/unix")
+_SOCKSTAT_FILES = ("/proc/net/sockstat", "/proc/net/sockstat6")
+_SOCKSTAT_COUNTS = {b"used", b"inuse", b"tw"}  # the others (alloc, orphan, mem) count the whole host
+
+
+def _read_state():
+    """A snapshot of what a job must not be able to change for the next one. Only where the
+    sandbox has namespaces of its own: the `process` backend shares the host's, which other
+    programs change all the time."""
+    paths = [TMP_ROOT]
+    state = []
+    if PRIVATE_PIDS:
+        paths.append("/dev/shm")
+        for name in _STATE_FILES + _SOCKSTAT_FILES:
+            try:
+                with open(name, "rb") as f:
+                    data = f.read()
+            except OSError:
+                data = None
+            if data is not None and name in _SOCKSTAT_FILES:
+                words = data.split()
+                data = [words[i + 1] for i in range(len(words) - 1) if words[i] in _SOCKSTAT_COUNTS]
+            state.append(data)
+    for path in paths:
+        try:
+            state.append(len(os.listdir(path)))
+        except OSError:
+            state.append(None)
+    return state
+
+
 def run_job(job, nproc_base):
+    """Run one job and return the reply. Under ISOLATE this changes the calling process's
+    namespaces for good: call it only in a process that exits afterwards (the supervisor)."""
     limits = job["limits"]
     cap = limits["output_bytes"]
+    if ISOLATE:
+        _isolate_supervisor()
     workdir = tempfile.mkdtemp(prefix="job-", dir=TMP_ROOT)
     for name, content in (job.get("files") or {}).items():
         path = os.path.join(workdir, name)
@@ -215,6 +366,8 @@ def run_job(job, nproc_base):
         os.close(out_r)
         os.close(err_r)
         _child(job, program, workdir, out_w, err_w, nproc_base)
+    if ISOLATE:
+        _drop_capabilities()  # the job is started: nothing here needs them any more
     os.close(out_w)
     os.close(err_w)
     buffers = {out_r: bytearray(), err_r: bytearray()}
@@ -260,7 +413,8 @@ def run_job(job, nproc_base):
     _kill_everything_else(pid)
     for fd in (out_r, err_r):
         os.close(fd)
-    _wipe_tmp()
+    if not ISOLATE:  # else the job's tmpfs goes with its mount namespace
+        _wipe(TMP_ROOT)
     if os.WIFSIGNALED(status):
         exit_code = -os.WTERMSIG(status)
     else:
@@ -297,21 +451,47 @@ def _preload():
             pass
 
 
+def _supervise():
+    """In a fresh fork of the worker: read one job, run it, answer, exit. Never returns."""
+    code = 1
+    try:
+        if _LIBC is not None:
+            _LIBC.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: the job's orphans come here
+        job = _read_message(0)
+        if job is None:
+            code = _EOF
+        else:
+            _write_message(1, run_job(job, int(job.get("nproc_base", 0))))
+            code = 0
+    except BaseException:
+        try:
+            os.write(2, traceback.format_exc().encode())
+        except OSError:
+            pass
+    os._exit(code)
+
+
 def main():
     _harden()
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     once = "--once" in sys.argv
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     os.environ.clear()
     if not once:  # a one-job worker would pay the imports and never profit
         _preload()
+    baseline = _read_state()
     gc.freeze()  # keep the warm heap out of the collector: fewer copy-on-write faults per fork
     while True:
-        job = _read_message(stdin)
-        if job is None:
-            return
-        _write_message(stdout, run_job(job, int(job.get("nproc_base", 0))))
-        if once:
+        select.select([0], [], [])
+        supervisor = os.fork()
+        if supervisor == 0:
+            _supervise()
+        _, status = os.waitpid(supervisor, 0)
+        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            return  # stdin closed, or no answer was sent: the caller sees the worker end
+        _kill_everything_else()
+        clean = _read_state() == baseline
+        os.write(1, _CLEAN if clean else _DIRTY)
+        if once or not clean:
             return
 
 
