@@ -9,6 +9,10 @@ components, turn limits, the final outcome and rendering.
 from __future__ import annotations
 
 import inspect
+import json
+import logging
+import math
+import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -17,10 +21,22 @@ import numpy as np
 
 from envarena.rewards import INVALID_ACTION_PENALTY, TOOL_ERROR_PENALTY, Potential, weighted_sum
 from envarena.spaces import ChatActionSpace, ChatObservationSpace, Observation
-from envarena.tools import Tool, ToolArgumentError
+from envarena.tools import (
+    MAX_ACTION_CHARS,
+    MAX_TOOL_ARGUMENT_CHARS,
+    MAX_TOOL_CALLS_PER_TURN,
+    MAX_TOOL_SECONDS_PER_TURN,
+    Tool,
+    ToolArgumentError,
+    cap_text,
+    clean_text,
+)
 from envarena.types import Message, ToolCall, jsonable
 
-__all__ = ["Env", "Solver", "StepResult", "coerce_action", "render_messages"]
+__all__ = ["Env", "Solver", "StepResult", "capped_message", "coerce_action", "readable_action", "render_messages"]
+
+logger = logging.getLogger(__name__)
+_NAME_CHARS = 256
 
 
 @dataclass
@@ -57,6 +73,51 @@ def coerce_action(action: Message | str) -> Message:
     raise TypeError(f"an action must be a Message or a str, got {type(action).__name__}")
 
 
+def readable_action(message: Message) -> Message:
+    """The action as an environment reads it: the last `MAX_ACTION_CHARS` characters of its
+    text (answers and moves come last), with lone surrogates replaced, so that no parser or
+    verifier ever sees megabytes or text that cannot be encoded. Tool calls are checked
+    one by one when they run."""
+    content = clean_text(message.content[-MAX_ACTION_CHARS:])
+    if content == message.content:
+        return message
+    return message.model_copy(update={"content": content})
+
+
+def capped_message(message: Message) -> Message:
+    """A message as it is handed to an agent: text capped at `MAX_MESSAGE_CHARS`, names and
+    ids (which may echo a crafted tool call) capped too. The one place every environment's
+    output is bounded."""
+    update: dict[str, Any] = {"content": cap_text(message.content)}
+    if message.name is not None:
+        update["name"] = cap_text(message.name, _NAME_CHARS)
+    if message.tool_call_id is not None:
+        update["tool_call_id"] = cap_text(message.tool_call_id, _NAME_CHARS)
+    return message.model_copy(update=update, deep=True)
+
+
+def _plain_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Tool arguments checked for size and made encodable, or a `ToolArgumentError`."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return clean_text(value)
+        if isinstance(value, dict):
+            return {clean_text(str(k)): clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    try:
+        size = len(json.dumps(arguments, default=str))
+        cleaned = clean(arguments)
+    except (RecursionError, ValueError, TypeError):
+        raise ToolArgumentError("the arguments are not plain JSON (nested too deeply?)") from None
+    if size > MAX_TOOL_ARGUMENT_CHARS:
+        raise ToolArgumentError(f"the arguments are {size} characters long; the limit is {MAX_TOOL_ARGUMENT_CHARS}")
+    return cleaned
+
+
 def render_messages(messages: list[Message]) -> str:
     """A plain-text transcript, used by `render()` and by the terminal player."""
     lines = []
@@ -67,6 +128,15 @@ def render_messages(messages: list[Message]) -> str:
             body += f"\n-> {call.name}({call.arguments})"
         lines.append(f"[{head}] {body}".rstrip())
     return "\n".join(lines)
+
+
+def _finite(name: str, value: float) -> float:
+    """A reward component as a float; a NaN or infinity (an environment bug) counts as 0."""
+    value = float(value)
+    if math.isfinite(value):
+        return value
+    logger.error("reward component '%s' is %s; counted as 0", name, value)
+    return 0.0
 
 
 class Env(gymnasium.Env[Observation, Message]):
@@ -155,14 +225,20 @@ class Env(gymnasium.Env[Observation, Message]):
         message = coerce_action(action)
         self.turn += 1
         self.transcript.append(message)
-        if message.tool_calls:
-            result = self._dispatch_tools(message.tool_calls)
-        else:
-            result = self._act(message)
+        readable = readable_action(message)
+        try:
+            if readable.tool_calls:
+                result = self._dispatch_tools(readable.tool_calls)
+            else:
+                result = self._act(readable)
+        except Exception as err:  # a verifier must never raise into the rollout: log it, refuse the action
+            logger.error("%s failed on an action", type(self).__name__, exc_info=True)
+            result = self.invalid(f"The environment could not process this action ({type(err).__name__}); "
+                                  "it counts as invalid.")
         return self._finish_step(result)
 
     def _finish_step(self, result: StepResult) -> tuple[Observation, float, bool, bool, dict[str, Any]]:
-        components = {name: float(v) for name, v in result.components.items()}
+        components = {name: _finite(name, v) for name, v in result.components.items()}
         if result.progress is not None:
             components["progress"] = components.get("progress", 0.0) + self._potential.update(result.progress)
         terminated = bool(result.done)
@@ -178,18 +254,31 @@ class Env(gymnasium.Env[Observation, Message]):
             self.done = True
         reward = weighted_sum(components, self.reward_weights)
         info["reward_components"] = dict(components)
-        self.transcript.extend(result.messages)
-        return Observation(m.model_copy(deep=True) for m in result.messages), reward, terminated, truncated, info
+        messages = [capped_message(m) for m in result.messages]
+        self.transcript.extend(messages)
+        return Observation(m.model_copy(deep=True) for m in messages), reward, terminated, truncated, info
 
     def _dispatch_tools(self, calls: list[ToolCall]) -> StepResult:
-        """Run each call; every failure becomes a tool message and a `tool_error` penalty."""
+        """Run each call; every failure becomes a tool message and a `tool_error` penalty.
+
+        Only the first `MAX_TOOL_CALLS_PER_TURN` calls run, and none starts after the message's
+        calls have used `MAX_TOOL_SECONDS_PER_TURN`; the others are answered "not run" and cost
+        one `tool_error` between them, so both the step's time and its reward stay bounded.
+        """
         by_name = {t.name: t for t in self._tools}
         replies: list[Message] = []
-        errors = 0
-        for call in calls:
-            content, ok = self._run_tool(by_name, call)
-            errors += not ok
+        errors = skipped = 0
+        start = time.monotonic()
+        for index, call in enumerate(calls):
+            if index >= MAX_TOOL_CALLS_PER_TURN:
+                content, skipped = f"Error: not run; at most {MAX_TOOL_CALLS_PER_TURN} calls run per message.", 1
+            elif time.monotonic() - start >= MAX_TOOL_SECONDS_PER_TURN:
+                content, skipped = f"Error: not run; this message's calls used {MAX_TOOL_SECONDS_PER_TURN:g} s.", 1
+            else:
+                content, ok = self._run_tool(by_name, call)
+                errors += not ok
             replies.append(Message.tool_result(call, content))
+        errors += skipped
         components = {"tool_error": TOOL_ERROR_PENALTY * errors} if errors else {}
         return StepResult(messages=replies, progress=self._progress_after_tools(), components=components)
 
@@ -197,19 +286,22 @@ class Env(gymnasium.Env[Observation, Message]):
         target = by_name.get(call.name)
         if target is None:
             available = ", ".join(sorted(by_name)) or "none"
-            return f"Error: unknown tool '{call.name}'. Available tools: {available}.", False
+            return f"Error: unknown tool {clean_text(call.name[:100])!r}. Available tools: {available}.", False
         if isinstance(call.arguments, str):
             return (
                 f"Error: the arguments for '{call.name}' are not a valid JSON object: "
-                f"{call.arguments[:200]!r}.",
+                f"{clean_text(call.arguments[:200])!r}.",
                 False,
             )
         try:
-            return str(target(**call.arguments)), True
+            return str(target(**_plain_arguments(call.arguments))), True
         except ToolArgumentError as err:
             return f"Error: {err}.", False
-        except (ValueError, ArithmeticError, KeyError, LookupError) as err:
+        except (ValueError, ArithmeticError, LookupError) as err:
             return f"Error: '{call.name}' failed: {err}", False
+        except Exception as err:  # a tool bug must not end the rollout: log it, report a failed call
+            logger.error("tool '%s' of %s raised", call.name, type(self).__name__, exc_info=True)
+            return f"Error: '{call.name}' failed ({type(err).__name__}).", False
 
     def invalid(self, reason: str, *, penalty: float = INVALID_ACTION_PENALTY, name: str = "invalid_action") -> StepResult:
         """Tell the agent what was wrong with its action, with a named penalty."""

@@ -9,6 +9,7 @@ tool (rollouts, check_env, trainers) works on games too.
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -16,12 +17,14 @@ from typing import Any, ClassVar
 import numpy as np
 from pettingzoo import AECEnv
 
-from envarena.env import Env, Solver, StepResult, coerce_action, render_messages
+from envarena.env import Env, Solver, StepResult, capped_message, coerce_action, readable_action, render_messages
 from envarena.rewards import INVALID_ACTION_PENALTY, Potential, add_components, weighted_sum
 from envarena.spaces import ChatActionSpace, ChatObservationSpace, Observation
 from envarena.types import Message, jsonable
 
 __all__ = ["MoveResult", "MultiAgentEnv", "Opponent", "VersusOpponent"]
+
+logger = logging.getLogger(__name__)
 
 #: A built-in opponent: given the env, its seat and a generator, return its move.
 Opponent = Callable[["MultiAgentEnv", str, np.random.Generator], "Message | str"]
@@ -42,6 +45,8 @@ class MoveResult:
     done: bool = False
     outcomes: dict[str, float] = field(default_factory=dict)
     next_player: str | None = None
+    #: False for a refused move: it does not use up the turn budget, and too many in a row forfeit.
+    legal: bool = True
 
 
 class MultiAgentEnv(AECEnv):
@@ -55,6 +60,9 @@ class MultiAgentEnv(AECEnv):
     success_threshold: ClassVar[float] = 1.0
     #: Built-in opponent used by single-agent rollouts when none is named.
     default_opponent: ClassVar[str] = "random"
+    #: Refused moves in a row after which a player forfeits. Refused moves do not count toward
+    #: `max_turns`, so nobody can run out the clock with nonsense to keep a lead or force a draw.
+    illegal_move_limit: ClassVar[int] = 5
 
     def __init__(self, *, max_turns: int | None = None, render_mode: str | None = None) -> None:
         super().__init__()
@@ -67,6 +75,8 @@ class MultiAgentEnv(AECEnv):
         self._action_spaces = {a: ChatActionSpace() for a in self.possible_agents}
         self.transcript: list[tuple[str, Message]] = []
         self.turn = 0
+        self.moves_played = 0
+        self._illegal_in_a_row: dict[str, int] = {}
         self.outcomes: dict[str, float] = {}
         self._pending: dict[str, list[Message]] = {}
         self._potentials: dict[str, Potential] = {}
@@ -129,6 +139,8 @@ class MultiAgentEnv(AECEnv):
             self.np_random = np.random.default_rng(seed)
             self._np_random_set = True
         self.turn = 0
+        self.moves_played = 0
+        self._illegal_in_a_row = {a: 0 for a in self.possible_agents}
         self.outcomes = {}
         self.transcript = []
         opening, first = self._reset_game(options)
@@ -147,14 +159,14 @@ class MultiAgentEnv(AECEnv):
         self._pending[player] = []
         self._cumulative_rewards[player] = 0.0
         self._since_last_move[player] = {}
-        result = self._play(player, message)
+        result = self._judged_move(player, readable_action(message))
         step_components: dict[str, dict[str, float]] = {a: {} for a in self.agents}
         step_components[player].update(result.components)
         for who, phi in result.progress.items():
             step_components[who]["progress"] = self._potentials[who].update(phi)
         for who, messages in result.messages.items():
-            self._pending[who].extend(messages)
-        truncated = not result.done and self.turn >= self.max_turns
+            self._pending[who].extend(capped_message(m) for m in messages)
+        truncated = not result.done and self.moves_played >= self.max_turns
         if result.done or truncated:
             self.outcomes = dict(result.outcomes) if result.done else self._truncation_outcomes()
             for who in self.agents:
@@ -173,9 +185,32 @@ class MultiAgentEnv(AECEnv):
         if not (result.done or truncated):
             self.agent_selection = result.next_player or player
 
+    def _judged_move(self, player: str, action: Message) -> MoveResult:
+        """`_play`, with the rules every game shares: a game that raises refuses the move
+        instead, legal moves use up the turn budget, and too many refusals in a row forfeit."""
+        try:
+            result = self._play(player, action)
+        except Exception as err:  # a game must never raise into the rollout: log it, refuse the move
+            logger.error("%s failed on a move", type(self).__name__, exc_info=True)
+            result = self.illegal(player, f"The game could not process this move ({type(err).__name__}).")
+        if result.legal:
+            self.moves_played += 1
+            self._illegal_in_a_row[player] = 0
+            return result
+        self._illegal_in_a_row[player] = self._illegal_in_a_row.get(player, 0) + 1
+        if self._illegal_in_a_row[player] < self.illegal_move_limit:
+            return result
+        reason = " ".join(m.content for m in result.messages.get(player, []))
+        text = f"{player} made {self.illegal_move_limit} illegal moves in a row and forfeits the game. ({reason})"
+        outcomes = {p: 0.0 if p == player else 1.0 for p in self.possible_agents}
+        forfeit = self.game_over(text, outcomes)
+        forfeit.components = dict(result.components)
+        return forfeit
+
     def illegal(self, player: str, reason: str, penalty: float = INVALID_ACTION_PENALTY) -> MoveResult:
         """Tell the mover what was wrong; the same player moves again."""
-        return MoveResult(messages={player: [Message.user(reason)]}, components={"legal_move": penalty}, next_player=player)
+        return MoveResult(messages={player: [Message.user(reason)]}, components={"legal_move": penalty},
+                          next_player=player, legal=False)
 
     def game_over(self, text: str, outcomes: dict[str, float]) -> MoveResult:
         """End the game: everyone sees `text`, and each potential moves to its final outcome."""

@@ -15,9 +15,44 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model
 
+#: Longest text an environment sends back in one message (a tool result, feedback that quotes
+#: the agent). One cap for every environment, enforced where `Env` and `MultiAgentEnv` hand
+#: messages out, so no tool can flood the agent's context or the environment's memory.
+MAX_MESSAGE_CHARS = 16 * 1024
+#: Longest action text an environment reads. Answers and moves come last, so the tail is kept:
+#: a long chain of thought before the answer still works, and no parser sees megabytes.
+MAX_ACTION_CHARS = 32 * 1024
+#: Longest JSON arguments of one tool call; longer calls fail without running the tool.
+MAX_TOOL_ARGUMENT_CHARS = 64 * 1024
+#: Tool calls run per message; the rest are answered "not run", so one message cannot buy
+#: hundreds of sandbox runs or queries.
+MAX_TOOL_CALLS_PER_TURN = 10
+#: Once the calls of one message have run this long, the rest are answered "not run": ten
+#: calls that each use a sandbox's whole time limit would otherwise stall a step for minutes.
+MAX_TOOL_SECONDS_PER_TURN = 10.0
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 class ToolArgumentError(ValueError):
     """The arguments a model sent do not fit the tool's schema."""
+
+
+def clean_text(text: str) -> str:
+    """Text that any encoder accepts: lone surrogates (never produced by a tokenizer, but
+    possible in a crafted action that a message quotes) become U+FFFD."""
+    if text.isascii():
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def cap_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`text` cut to at most `limit` characters, saying how much was left out."""
+    text = clean_text(text)
+    if len(text) <= limit:
+        return text
+    kept = max(0, limit - 64)
+    return text[:kept] + f"\n[... {len(text) - kept} more characters not shown]"[: limit - kept]
 
 
 def _docstring_parts(doc: str | None) -> tuple[str, dict[str, str]]:

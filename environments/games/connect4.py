@@ -81,6 +81,20 @@ def minimax(board: np.ndarray, mark: str, depth: int, alpha: float = -1e9, beta:
     return best, best_move
 
 
+def _greedy_move(board: np.ndarray, mark: str) -> int:
+    """One ply: win now if possible, else block the other side's immediate win, else the best
+    heuristic move. Without the block, dropping every disc in one column beats it."""
+    other = "O" if mark == "X" else "X"
+    for who in (mark, other):
+        for col in legal(board):
+            child = drop(board, col, who)
+            if child is not None and winner(child) == who:
+                return col
+    move = minimax(board, mark, 1)[1]
+    assert move is not None
+    return move
+
+
 def render(board: np.ndarray) -> str:
     return "\n".join(" ".join(row) for row in board) + "\n" + " ".join(str(c + 1) for c in range(COLS))
 
@@ -98,10 +112,10 @@ class ConnectFourEnv(MultiAgentEnv):
     """Connect Four: drop discs into a 7-column, 6-row grid; four in a row (any direction) wins.
 
     Moves are column numbers 1-7. Played single-agent, the other seat is a built-in
-    opponent chosen by difficulty: random (easy), one-ply greedy (medium) or depth-4
-    alpha-beta search (hard). Rewards: `legal_move` penalty, `progress` (potential: the
-    position's heuristic evaluation for the player squashed to [0, 1]) and `outcome`
-    (1 win, 0.5 draw, 0 loss).
+    opponent chosen by difficulty: random (easy), one-ply greedy that takes or blocks an
+    immediate win (medium) or depth-4 alpha-beta search (hard). Rewards: `legal_move`
+    penalty, `progress` (potential: the position's heuristic evaluation for the player
+    squashed to [0, 1]) and `outcome` (1 win, 0.5 draw, 0 loss).
     """
 
     possible_agents = list(PLAYERS)
@@ -153,7 +167,7 @@ class ConnectFourEnv(MultiAgentEnv):
 
     def builtin_opponents(self) -> dict[str, Opponent]:
         def greedy(env: MultiAgentEnv, seat: str, rng: np.random.Generator) -> str:
-            return str(minimax(self.board, _MARK[seat], 1)[1] + 1)
+            return str(_greedy_move(self.board, _MARK[seat]) + 1)
 
         def search(env: MultiAgentEnv, seat: str, rng: np.random.Generator) -> str:
             return str(minimax(self.board, _MARK[seat], 4)[1] + 1)

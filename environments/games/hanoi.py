@@ -14,7 +14,9 @@ from envarena.types import Message
 
 _DISKS = {"easy": 3, "medium": 4, "hard": 5}
 PEGS = "ABC"
-_MOVE = re.compile(r"\b([ABCabc])\s*(?:->|to|,|\s)\s*([ABCabc])\b")
+# One separator between the pegs; whitespace is not both optional and required around it, so a
+# long run of spaces costs linear time, not quadratic.
+_MOVE = re.compile(r"\b([ABCabc])(?:\s*(?:->|to|,)\s*|\s+)([ABCabc])\b")
 
 
 def plan(position: dict[int, str], disks: int, target: str = "C") -> list[tuple[str, str]]:

@@ -17,7 +17,8 @@ PLAYERS = ("player_1", "player_2")
 CARDS = ("J", "Q", "K")
 _OPPONENT_BY_DIFFICULTY = {"easy": "random", "medium": "scripted", "hard": "equilibrium"}
 _WORDS = {"check": "check", "pass": "check", "bet": "bet", "raise": "bet", "call": "call", "fold": "fold"}
-_ACTION = re.compile(r"\b(check|pass|bet|raise|call|fold)\b", re.IGNORECASE)
+# ASCII only: with Unicode case folding "paſſ" would match and then be no known word.
+_ACTION = re.compile(r"\b(check|pass|bet|raise|call|fold)\b", re.IGNORECASE | re.ASCII)
 NASH_ALPHA = 0.2  # the first player's bluff rate; any value in [0, 1/3] is an equilibrium
 
 

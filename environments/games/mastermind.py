@@ -89,10 +89,10 @@ class MastermindEnv(Env):
         answer, tagged = extract_answer(action.content)
         components = {} if tagged else {"format": FORMAT_PENALTY}
         digits = re.findall(r"\d+", answer)
-        if len(digits) != self.pegs or not all(1 <= int(d) <= self.colours for d in digits):
+        if not self._is_code(digits):
             if len(digits) == 1 and len(digits[0]) == self.pegs:  # "1234" written without spaces
                 digits = list(digits[0])
-            if len(digits) != self.pegs or not all(1 <= int(d) <= self.colours for d in digits):
+            if not self._is_code(digits):
                 refusal = self.invalid(
                     f"A guess is {self.pegs} numbers from 1 to {self.colours}, e.g. "
                     f"{' '.join(['1'] * self.pegs)}. Guess again."
@@ -117,6 +117,10 @@ class MastermindEnv(Env):
                 [Message.user(f"{text} Out of guesses; the code was {secret}.")], progress, components, True, 0.0, info
             )
         return StepResult([Message.user(f"{text} {left} guesses left.")], progress, components, info=info)
+
+    def _is_code(self, digits: list[str]) -> bool:
+        """`pegs` colours in range; long digit runs are no colour (int() refuses 5,000 digits)."""
+        return len(digits) == self.pegs and all(len(d) <= 2 and 1 <= int(d) <= self.colours for d in digits)
 
     def reference_solver(self) -> MastermindSolver:
         return MastermindSolver(self)

@@ -17,7 +17,8 @@ from envarena.types import Message
 # (side, mines) per difficulty
 _LEVELS = {"easy": (5, 3), "medium": (7, 8), "hard": (9, 14)}
 _COLUMNS = "abcdefghijklmnopqrstuvwxyz"
-_MOVE = re.compile(r"\b(reveal|flag|unflag)\s+([a-z])\s*(\d{1,2})\b", re.IGNORECASE)
+# ASCII only: with Unicode case folding "ſ" and "ı" match [a-z] and then are no column.
+_MOVE = re.compile(r"\b(reveal|flag|unflag)\s+([a-z])\s*(\d{1,2})\b", re.IGNORECASE | re.ASCII)
 _ATTEMPTS = 2000
 
 Cell = tuple[int, int]

@@ -19,9 +19,12 @@ ITEMS = ("books", "hats", "balls")
 TOTAL_VALUE = 10
 # (proposals each player may make, built-in opponent) per difficulty
 _LEVELS = {"easy": (10, "random"), "medium": (8, "fair"), "hard": (6, "tough")}
-_COUNT = re.compile(r"\b(books?|hats?|balls?)\s*[=:]?\s*(\d+)\b|\b(\d+)\s*(books?|hats?|balls?)\b", re.IGNORECASE)
-_PROPOSE = re.compile(r"\b(propose|offer|proposal)\b", re.IGNORECASE)
-_ACCEPT = re.compile(r"\baccept\b", re.IGNORECASE)
+# ASCII only (with Unicode folding "ſ" matches "s" and then names no item); counts of at most
+# four digits, so a 5,000-digit number is no count rather than an int() error.
+_COUNT = re.compile(r"\b(books?|hats?|balls?)\s*(?:[=:]\s*)?(\d{1,4})\b|\b(\d{1,4})\s*(books?|hats?|balls?)\b",
+                    re.IGNORECASE | re.ASCII)
+_PROPOSE = re.compile(r"\b(propose|offer|proposal)\b", re.IGNORECASE | re.ASCII)
+_ACCEPT = re.compile(r"\baccept\b", re.IGNORECASE | re.ASCII)
 
 Split = tuple[int, ...]  # how many of each item the proposer keeps
 

@@ -14,7 +14,9 @@ from envarena.types import Message
 
 # (box size, cells removed) per difficulty: 4x4 or 9x9 grids
 _LEVELS = {"easy": (2, 8), "medium": (3, 40), "hard": (3, 52)}
-_MOVE = re.compile(r"\b(\d)\s*[, ]\s*(\d)\s*[, =]\s*(\d)\b")
+# Separators are a comma (or "=" before the digit) or whitespace, never optional whitespace on
+# both sides of optional whitespace, which backtracks quadratically on long runs of spaces.
+_MOVE = re.compile(r"\b(\d)(?:\s*,\s*|\s+)(\d)(?:\s*[,=]\s*|\s+)(\d)\b", re.ASCII)
 
 
 def candidates(grid: np.ndarray, r: int, c: int, box: int) -> list[int]:
@@ -122,6 +124,8 @@ class SudokuEnv(Env):
         moves = _MOVE.findall(action.content)
         if not moves:
             return self.invalid("Write moves like: 1 3 4 (row, column, digit), separated by ';'.")
+        if len(moves) > self.n * self.n:  # one try per cell at most; more is spraying digits
+            return self.invalid(f"At most {self.n * self.n} moves per turn; you wrote {len(moves)}.")
         problems = []
         for raw_r, raw_c, raw_v in moves:
             r, c, v = int(raw_r) - 1, int(raw_c) - 1, int(raw_v)

@@ -20,7 +20,8 @@ PIECE_NAMES = {"k": "general", "a": "advisor", "b": "elephant", "n": "horse", "r
 _ORTHOGONAL = ((-1, 0), (1, 0), (0, -1), (0, 1))
 _DIAGONAL = ((-1, -1), (-1, 1), (1, -1), (1, 1))
 _HORSE = ((-2, -1), (-2, 1), (2, -1), (2, 1), (-1, -2), (1, -2), (-1, 2), (1, 2))
-_ICCS = re.compile(r"\b([a-i])([0-9])\s*[-x]?\s*([a-i])([0-9])\b", re.IGNORECASE)
+# ASCII only: with Unicode case folding "İ" and "ı" match [a-i] and then are no file.
+_ICCS = re.compile(r"\b([a-i])([0-9])\s*(?:[-x]\s*)?([a-i])([0-9])\b", re.IGNORECASE | re.ASCII)
 
 
 def side_of(piece: str) -> str:
