@@ -84,8 +84,7 @@ class TestSuite(BaseModel):
         for node in module.body:
             if isinstance(node, ast.FunctionDef) and node.name == "check":
                 for statement in node.body:
-                    has_assert = any(isinstance(n, ast.Assert) for n in ast.walk(statement))
-                    steps.append((ast.unparse(statement), has_assert))
+                    steps.append((ast.unparse(statement), _is_test(statement)))
             else:
                 prelude.append(ast.unparse(node))
         if not any(is_test for _, is_test in steps):
@@ -95,6 +94,16 @@ class TestSuite(BaseModel):
     @classmethod
     def from_asserts(cls, asserts: Sequence[str], entry_point: str, reference: str, prelude: str = "") -> TestSuite:
         return cls(reference=reference, prelude=prelude, steps=[(a, True) for a in asserts], entry_point=entry_point)
+
+
+def _is_test(statement: ast.stmt) -> bool:
+    """A statement is a test when it asserts something about `candidate`. An `assert True`
+    (36 HumanEval problems have one) or an assert on the test's own helpers is setup: it
+    would pass without the candidate ever running."""
+    nodes = list(ast.walk(statement))
+    return any(isinstance(n, ast.Assert) for n in nodes) and any(
+        isinstance(n, ast.Name) and n.id == "candidate" for n in nodes
+    )
 
 
 class Call(BaseModel):
@@ -132,14 +141,22 @@ class CandidateFailed(BaseException):
     """
 
 
+#: Exceptions a test may expect from the function, re-raised by name on the trusted side.
+#: Not StopIteration (it silently ends a `map` or `filter` in the test), AssertionError
+#: (it is the test's own verdict), RuntimeError or anything that steers control flow.
+_EXPECTABLE_ERRORS = frozenset({
+    "ArithmeticError", "AttributeError", "FloatingPointError", "IndexError", "KeyError", "LookupError",
+    "NotImplementedError", "OverflowError", "TypeError", "UnicodeError", "ValueError", "ZeroDivisionError",
+})  # fmt: skip
+
+
 def _raised(error: Any) -> BaseException:
     """The exception a test sees for a call where the candidate raised: the same builtin
-    exception type (tests may expect a ValueError), anything else a CandidateFailed."""
+    exception type when a test may expect it (a ValueError), anything else a CandidateFailed."""
     if type(error) is list and len(error) == 2 and all(type(part) is str for part in error):
         name, message = error
-        kind = getattr(builtins, name, None)
-        if isinstance(kind, type) and issubclass(kind, Exception):
-            return kind(message)
+        if name in _EXPECTABLE_ERRORS:
+            return getattr(builtins, name)(message)
         return CandidateFailed(f"{name}: {message}")
     return CandidateFailed("the program raised an exception")
 

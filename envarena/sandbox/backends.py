@@ -86,6 +86,7 @@ class BwrapLauncher:
             "--unshare-all",
             "--unshare-user",
             "--disable-userns",
+            "--as-pid-1",  # the worker (non-dumpable) is PID 1: no dumpable bwrap init a job could write into
             "--die-with-parent",
             "--new-session",
             "--hostname", "sandbox",

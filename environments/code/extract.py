@@ -7,18 +7,19 @@ from collections.abc import Callable
 
 from envarena.env import StepResult
 from envarena.rewards import FORMAT_PENALTY
+from envarena.task_env import extract_answer
 from envarena.types import Message
 
 _FENCED = re.compile(r"```(?:python|py|python3)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
-_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 
 
 def extract_code(text: str) -> tuple[str, bool]:
     """The last fenced code block (or <answer> block); the bool says one was found."""
-    blocks = _FENCED.findall(text) or _ANSWER.findall(text)
+    blocks = _FENCED.findall(text)
     if blocks:
         return blocks[-1].strip("\n"), True
-    return text, False
+    answer, tagged = extract_answer(text)  # linear; a lazy <answer>(.*?)</answer> is not
+    return (answer, True) if tagged else (text, False)
 
 
 def code_step(act: Callable[[Message], StepResult], action: Message) -> StepResult:

@@ -144,3 +144,19 @@ def test_plain_data_refuses_what_could_run_code():
         with pytest.raises(PlainDataError):
             loads(text)
     assert decode(["tuple", [["int", "1"], ["str", "a"]]]) == (1, "a")
+
+
+@needs_bwrap
+def test_errors_that_steer_the_tests_control_flow_are_not_re_raised():
+    """StopIteration inside `map` would end the iteration early and make `all(...)` true."""
+    suite = TestSuite.from_asserts(["assert all(map(candidate, [2, 4, 6]))", "assert not any(map(candidate, [1, 3]))"],
+                                   "is_even", "def is_even(n):\n    return n % 2 == 0\n")
+    for error in ("StopIteration", "AssertionError", "RuntimeError", "GeneratorExit", "KeyboardInterrupt",
+                  "SystemExit", "StopAsyncIteration"):
+        assert run_unit_tests(f"def is_even(n):\n    raise {error}('x')\n", suite).value == 0.0, error
+
+
+def test_asserts_that_never_mention_the_candidate_are_setup_not_tests():
+    check = "def check(candidate):\n    assert True, 'always passes'\n    assert candidate(1) == 2\n    assert 1 + 1 == 2\n"
+    suite = TestSuite.from_check_function(check, "inc", "def inc(x):\n    return x + 1\n")
+    assert suite.total == 1
