@@ -301,3 +301,26 @@ def test_a_worker_that_cannot_prove_itself_clean_is_replaced():
         assert _run(box, plant).strip() == "done"
         assert _run(box, WORKER_ID) != first
         assert _run(box, probe).strip() == "0"
+
+
+@needs_bwrap
+def test_no_process_that_outlives_a_job_can_be_read_or_written():
+    """The sandbox's PID 1 lives for the worker's whole life: if a job could write its memory
+    (/proc/1/mem) or reach its mounts (/proc/1/root), the next job could read what it left."""
+    probe = textwrap.dedent("""
+        import os
+        reachable = []
+        for pid in [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]:
+            for what in ("mem", "maps", "root/tmp", "environ", "cwd"):
+                try:
+                    if what in ("root/tmp", "cwd"):
+                        os.listdir(f"/proc/{pid}/{what}")
+                    else:
+                        open(f"/proc/{pid}/{what}", "rb").close()
+                    reachable.append(f"{pid}/{what}")
+                except OSError:
+                    pass
+        print(reachable)
+    """)
+    with _box() as box:
+        assert _run(box, probe).strip() == "[]"
