@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,9 +15,12 @@ from envarena.task_env import TaskEnv
 from envarena.tools import tool
 from envarena.types import Message, Score, ToolCall
 from envarena.verifiers import numeric_match
+from envarena.verifiers.match import parse_number, trivial_numbers
 
 _TOOL_LIMITS = Limits(wall_seconds=5, cpu_seconds=5, memory_mb=256)
 _MAX_TOOL_OUTPUT = 2000
+_MAX_RUNS = 12  # python runs per episode: each is a sandbox process, and each printed number a guess
+_RESULT_LINES = 3  # a run whose output is longer than this is not a computed answer but a listing
 _SCALE = {"easy": 1, "medium": 10, "hard": 100}
 
 
@@ -98,6 +102,23 @@ def _make_tasks(scale: int) -> list[Callable[[np.random.Generator], PythonTask]]
     return [primes, fibonacci, collatz, divisible, factorial_digits]
 
 
+def _computed(code: str, stdout: str) -> object:
+    """The number a run computed: the last number of a short output, or None.
+
+    Only a short output counts, so printing every integer below 100,000 (or any long list of
+    candidates) is not "the tool found the answer"; nor does a number the code wrote as a
+    literal (`print(137)` is a guess, not a computation). With a bounded number of runs, what
+    is left is no better than answering directly.
+    """
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    if not lines or len(lines) > _RESULT_LINES or len(stdout) > 200:
+        return None
+    value = parse_number(lines[-1])
+    if value is None or re.search(rf"(?<![0-9.]){re.escape(str(value))}(?![0-9])", code):
+        return None
+    return value
+
+
 class _PythonSolver:
     """Runs the reference program with the tool, then reports what it printed."""
 
@@ -118,16 +139,18 @@ class PythonToolEnv(TaskEnv[PythonTask]):
     """Algorithmic number questions (primes, Fibonacci, Collatz, counting) with a `python` tool.
 
     The tool runs code in the sandbox and returns what it printed. Difficulty scales the
-    numbers (x1, x10, x100) until mental arithmetic is hopeless. Rewards: `progress`
-    (potential: 0.5 once a tool run printed the right answer, 1 when it is answered),
-    `tool_error`, `format` and `outcome`.
+    numbers (x1, x10, x100) until mental arithmetic is hopeless; no answer is 0 or a number of
+    the question. Rewards: `progress` (potential: 0.5 once a tool run's short output ends
+    with the right answer, 1 when it is answered; at most 12 runs per episode), `tool_error`,
+    `format` and `outcome`.
     """
 
     default_max_attempts = 2
     tool_turns = 6
 
-    #: Every stdout the python tool produced this episode (set at reset).
+    #: Every stdout the python tool produced this episode, and (code, stdout) per run (set at reset).
     tool_outputs: list[str]
+    tool_runs: list[tuple[str, str]]
 
     @tool
     def python(self, code: str) -> str:
@@ -136,8 +159,11 @@ class PythonToolEnv(TaskEnv[PythonTask]):
         Args:
             code: A complete Python program; print what you want to see.
         """
+        if len(self.tool_outputs) >= _MAX_RUNS:
+            raise ValueError(f"the python tool was already run {_MAX_RUNS} times in this episode")
         result = default_sandbox().run(code=code, limits=_TOOL_LIMITS)
-        self.tool_outputs.append(result.stdout)
+        self.tool_outputs.append(result.stdout[:_MAX_TOOL_OUTPUT])
+        self.tool_runs.append((code, result.stdout[:_MAX_TOOL_OUTPUT]))
         status = "timed out" if result.timed_out else f"exit code {result.exit_code}"
         text = f"{status}\nstdout:\n{result.stdout}"
         if result.stderr:
@@ -146,8 +172,12 @@ class PythonToolEnv(TaskEnv[PythonTask]):
 
     def generate(self, rng: np.random.Generator) -> PythonTask:
         self.tool_outputs = []
+        self.tool_runs = []
         makers = _make_tasks(_SCALE[self.difficulty])
-        return makers[int(rng.integers(len(makers)))](rng)
+        while True:
+            task = makers[int(rng.integers(len(makers)))](rng)
+            if task.answer not in trivial_numbers(task.question):  # e.g. F(n) mod m == 0
+                return task
 
     def system_prompt(self) -> str:
         return "You can run Python with the `python` tool. " + self.answer_instructions
@@ -156,7 +186,7 @@ class PythonToolEnv(TaskEnv[PythonTask]):
         return f"{task.question} {self.answer_instructions}"
 
     def _progress_after_tools(self) -> float | None:
-        if any(str(self.task.answer) in out.split() for out in self.tool_outputs):
+        if any(_computed(code, out) == self.task.answer for code, out in self.tool_runs):
             return max(self._potential.value, 0.5)
         return None
 

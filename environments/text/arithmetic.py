@@ -11,6 +11,7 @@ from envarena.registration import register
 from envarena.task_env import TaskEnv
 from envarena.types import Score
 from envarena.verifiers import evaluate, numeric_match
+from envarena.verifiers.match import trivial_numbers
 
 # (number of operators, largest operand) per difficulty
 _LEVELS = {"easy": (2, 20), "medium": (4, 50), "hard": (6, 100)}
@@ -25,7 +26,8 @@ class ArithmeticTask:
 def random_expression(rng: np.random.Generator, operators: int, largest: int) -> tuple[str, int]:
     """A random integer expression with `operators` operators and an integer value.
 
-    Division is only used where it is exact, so every task has one integer answer.
+    Division is only used where it is exact, so every task has one integer answer. The value
+    is never 0 nor a number written in the expression, so no trivial answer scores.
     """
     while True:
         terms: list[tuple[str, Fraction]] = [
@@ -40,7 +42,7 @@ def random_expression(rng: np.random.Generator, operators: int, largest: int) ->
             text = f"({ltext} {op} {rtext})" if len(terms) > 2 else f"{ltext} {op} {rtext}"
             terms[i : i + 2] = [(text, evaluate(text))]
         expression, value = terms[0]
-        if value.denominator == 1 and abs(value) < 10**6:
+        if value.denominator == 1 and abs(value) < 10**6 and value not in trivial_numbers(expression):
             return expression, int(value)
 
 

@@ -42,8 +42,8 @@ class CipherEnv(TaskEnv[CipherTask]):
 
     Easy is a Caesar cipher with the shift given, medium a Caesar cipher with the shift
     hidden (try the 26, look for words), hard a Vigenere cipher with its key given. Rewards:
-    `progress` (potential: share of letters decoded right in the best answer), `format` and
-    `outcome` (1 for the exact message).
+    `progress` (potential: share of words decoded right, in place, in the best answer),
+    `format` and `outcome` (1 for the exact message).
     """
 
     def generate(self, rng: np.random.Generator) -> CipherTask:
@@ -68,8 +68,11 @@ class CipherEnv(TaskEnv[CipherTask]):
         guess = " ".join(answer.lower().split())
         if guess == task.plaintext:
             return Score(value=1.0, components={"partial": 1.0})
-        right = sum(a == b for a, b in zip(task.plaintext, guess)) / len(task.plaintext)
-        return Score(value=0.0, components={"partial": 0.8 * right}, feedback=f"{right:.0%} of the characters are right.")
+        # Progress counts whole words decoded in their place: per-character credit paid for
+        # spaces copied from the ciphertext and for filling every letter with 'e'.
+        words, guessed = task.plaintext.split(), guess.split()
+        right = sum(a == b for a, b in zip(words, guessed)) / len(words)
+        return Score(value=0.0, components={"partial": 0.8 * right}, feedback=f"{right:.0%} of the words are right.")
 
     def solution(self, task: CipherTask) -> str:
         return shift(task.ciphertext, task.key, -1)

@@ -19,7 +19,8 @@ class CopyEnv(TaskEnv[str]):
     A pipeline check: a policy that cannot learn this cannot learn anything, and a tiny model
     trained from scratch learns it in minutes. The reply itself is the answer (no tags
     needed). Rewards: `progress` (potential: 0.2 x the share of the reply's first characters
-    drawn from the right alphabet, plus 0.8 x the share of positions right) and `outcome`
+    drawn from the right alphabet, plus 0.8 x the share of positions right, both shares of
+    the longer of reply and sequence) and `outcome`
     (1 for an exact copy).
     """
 
@@ -41,8 +42,11 @@ class CopyEnv(TaskEnv[str]):
         if reply == task:
             return Score(value=1.0, components={"partial": 1.0})
         alphabet = _LEVELS[self.difficulty][1]
-        shaped = 0.2 * sum(c in alphabet for c in reply[: len(task)]) / len(task)
-        right = sum(a == b for a, b in zip(task, reply)) / len(task)
+        # Shares of the longer of the two: extra characters count against the reply, so the
+        # sequence followed by alternatives ("3 or 2") is worth less than the sequence alone.
+        length = max(len(task), len(reply))
+        shaped = 0.2 * sum(c in alphabet for c in reply[: len(task)]) / length
+        right = sum(a == b for a, b in zip(task, reply)) / length
         return Score(value=0.0, components={"partial": shaped + 0.8 * right}, feedback=f"Expected {task!r}.")
 
     def solution(self, task: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
@@ -73,8 +74,9 @@ class CountdownEnv(TaskEnv[CountdownTask]):
 
     Each number may be used at most once. Difficulty sets how many numbers there are (3, 4
     or 6) and how large they get; every task is generated from a known solution, so it is
-    solvable. Rewards: `progress` (potential: closeness of the best valid expression),
-    `format` and `outcome`.
+    solvable, and the target is never a given number nor the sum or product of them all.
+    Rewards: `progress` (potential: closeness of the best valid expression), `format` and
+    `outcome`.
     """
 
     def generate(self, rng: np.random.Generator) -> CountdownTask:
@@ -82,7 +84,8 @@ class CountdownEnv(TaskEnv[CountdownTask]):
         while True:
             numbers = [int(n) for n in rng.integers(1, largest + 1, size=count)]
             text, value = _combine(rng, numbers)
-            if value.denominator == 1 and 10 <= value <= 1000 and value not in numbers:
+            trivial = {sum(numbers), math.prod(numbers)}  # "every number at once" is no search
+            if value.denominator == 1 and 10 <= value <= 1000 and value not in numbers and value not in trivial:
                 return CountdownTask(tuple(numbers), int(value), text)
 
     def prompt(self, task: CountdownTask) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,12 +67,62 @@ def _random_statement(rng: np.random.Generator, n: int, speaker: int) -> Stateme
     return Statement(speaker, kind, a, b, int(rng.integers(0, 2 if kind == "is" else n + 1)))
 
 
+_ROLE_WORDS = {"knight": 1, "knights": 1, "truth-teller": 1, "truth-tellers": 1, "truthteller": 1, "truthtellers": 1,
+               "knave": 0, "knaves": 0, "liar": 0, "liars": 0}
+_NEGATION = r"\bnot\b|n't\b|\bisnt\b"
+MAX_ANSWER_CHARS = 2_000
+
+
+class AmbiguousAnswer(ValueError):
+    """The answer gives one islander both roles, or a role to nobody (a hedge)."""
+
+
 def parse_roles(answer: str, names: tuple[str, ...]) -> dict[str, int]:
-    found = {}
-    for name in names:
-        match = re.search(rf"\b{name}\b\W*(?:is\s+(?:a\s+)?)?(knight|knave)", answer, re.IGNORECASE)
-        if match:
-            found[name] = int(match.group(1).lower() == "knight")
+    """Read who is a knight (1) and who is a knave (0) from the phrasings people use.
+
+    Names and role words are read in order, everything else is skipped. When the first of
+    them is a name, each name takes the next role ("Eve: knave, Dee: knight", "Eve is a
+    knave and Dee is a knight", "Eve - knave; Dee - knight", "Eve=knave", "Eve and Dee are
+    knaves"); when it is a role, each name takes the role before it ("Knights: Dee. Knaves:
+    Eve"). A "not" just before a role flips it. Raises `AmbiguousAnswer` when someone gets
+    both roles or a role word belongs to no name ("Eve: knight or knave", listing every
+    combination), so a hedge never counts as an answer.
+    """
+    text = unicodedata.normalize("NFKC", answer.encode("utf-8", "replace").decode("utf-8")).lower()
+    if len(text) > MAX_ANSWER_CHARS:
+        raise AmbiguousAnswer(f"the answer is longer than {MAX_ANSWER_CHARS} characters")
+    by_name = {n.lower(): n for n in names}
+    words = sorted([*by_name, *_ROLE_WORDS], key=len, reverse=True)
+    token = re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\b|(" + _NEGATION + ")")
+    found: dict[str, int] = {}
+
+    def assign(group: list[str], role: int) -> None:
+        if not group:
+            raise AmbiguousAnswer("a role is given to nobody")
+        for name in group:
+            if found.setdefault(name, role) != role:
+                raise AmbiguousAnswer(f"{name} is given both roles")
+
+    tokens = [(m.group(1), m.group(2) is not None) for m in token.finditer(text)]
+    names_first = next((word in by_name for word, negation in tokens if not negation), True)
+    group: list[str] = []  # names waiting for their role (names first) or under the current role (role first)
+    role: int | None = None
+    negated = False
+    for word, negation in tokens:
+        if negation:
+            negated = True
+        elif word in by_name:
+            group.append(by_name[word])
+        else:
+            new_role = _ROLE_WORDS[word] ^ negated
+            negated = False
+            if names_first:
+                assign(group, new_role)
+            elif role is not None:
+                assign(group, role)
+            group, role = [], new_role
+    if not names_first and role is not None:
+        assign(group, role)
     return found
 
 
@@ -102,7 +153,10 @@ class KnightsKnavesEnv(TaskEnv[Puzzle]):
                 f"{', '.join(task.names)}.\n{lines}\nWho is a knight and who is a knave? {self.answer_instructions}")
 
     def check(self, task: Puzzle, answer: str) -> Score:
-        given = parse_roles(answer, task.names)
+        try:
+            given = parse_roles(answer, task.names)
+        except AmbiguousAnswer as err:
+            return Score(value=0.0, feedback=f"Your answer is ambiguous: {err}. Give each islander exactly one role.")
         right = sum(given.get(name) == role for name, role in zip(task.names, task.roles))
         if right == len(task.names):
             return Score(value=1.0, components={"partial": 1.0})

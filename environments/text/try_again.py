@@ -10,7 +10,7 @@ from envarena.registration import register
 from envarena.task_env import TaskEnv, extract_answer
 from envarena.rewards import FORMAT_PENALTY
 from envarena.types import Message, Score
-from envarena.verifiers import parse_number
+from envarena.verifiers import numeric_match
 
 _LEVELS = {"easy": (2, 20), "medium": (3, 50), "hard": (5, 100)}
 _DECAY = 0.25  # outcome lost per extra attempt
@@ -37,7 +37,7 @@ class TryAgainEnv(TaskEnv[ArithmeticTask]):
         return f"What is {task.expression}? {self.answer_instructions}"
 
     def check(self, task: ArithmeticTask, answer: str) -> Score:
-        return Score(value=1.0 if parse_number(answer) == task.value else 0.0)
+        return Score(value=numeric_match(task.value, answer).value)  # one number stated; a hedge is wrong
 
     def _act(self, action: Message) -> StepResult:
         answer, tagged = extract_answer(action.content)

@@ -11,6 +11,7 @@ from envarena.registration import register
 from envarena.task_env import TaskEnv
 from envarena.types import Score
 from envarena.verifiers import numeric_match
+from envarena.verifiers.match import trivial_numbers
 
 _NAMES = ["Maya", "Omar", "Lena", "Ravi", "Zoe", "Tariq", "Ines", "Kofi"]
 _ITEMS = ["apples", "pencils", "stickers", "marbles", "books", "cookies"]
@@ -65,15 +66,19 @@ def _templates(scale: int) -> list[Callable[[np.random.Generator], WordProblem]]
 class WordProblemsEnv(TaskEnv[WordProblem]):
     """Grade-school word problems (shopping, sharing, travel, savings, ages) generated from templates.
 
-    Numbers are drawn from the seed and the answer is computed, never looked up. Difficulty
-    scales the numbers (x1, x3, x10). Rewards: `progress` (potential: closeness of the best
-    answer, 1 when exact), `format` and `outcome`.
+    Numbers are drawn from the seed and the answer is computed, never looked up; a problem
+    whose answer is 0 or a number of its text is drawn again. Difficulty scales the numbers
+    (x1, x3, x10). Rewards: `progress` (potential: closeness of the best answer, 1 when
+    exact), `format` and `outcome`.
     """
 
     def generate(self, rng: np.random.Generator) -> WordProblem:
         scale = {"easy": 1, "medium": 3, "hard": 10}[self.difficulty]
         makers = _templates(scale)
-        return makers[int(rng.integers(len(makers)))](rng)
+        while True:
+            task = makers[int(rng.integers(len(makers)))](rng)
+            if task.answer not in trivial_numbers(task.text):
+                return task
 
     def prompt(self, task: WordProblem) -> str:
         return f"{task.text} {self.answer_instructions}"

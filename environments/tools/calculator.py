@@ -13,6 +13,7 @@ from envarena.task_env import TaskEnv
 from envarena.tools import tool
 from envarena.types import Message, Score, ToolCall
 from envarena.verifiers import evaluate, numeric_match
+from envarena.verifiers.match import trivial_numbers
 
 # (digits per operand, number of products summed) per difficulty
 _LEVELS = {"easy": (3, 1), "medium": (4, 2), "hard": (5, 3)}
@@ -77,11 +78,14 @@ class CalculatorEnv(TaskEnv[CalculatorTask]):
         self.calculator_results = []
         digits, products = _LEVELS[self.difficulty]
         low, high = 10 ** (digits - 1), 10**digits
-        pairs = [(int(rng.integers(low, high)), int(rng.integers(10, 1000))) for _ in range(products)]
-        terms = " and ".join(f"{count} batches of {size} items" for size, count in pairs)
-        story = _STORIES[int(rng.integers(len(_STORIES)))].format(terms=terms)
-        expression = " + ".join(f"{count} * {size}" for size, count in pairs)
-        return CalculatorTask(story, expression, int(evaluate(expression)))
+        while True:
+            pairs = [(int(rng.integers(low, high)), int(rng.integers(10, 1000))) for _ in range(products)]
+            terms = " and ".join(f"{count} batches of {size} items" for size, count in pairs)
+            story = _STORIES[int(rng.integers(len(_STORIES)))].format(terms=terms)
+            expression = " + ".join(f"{count} * {size}" for size, count in pairs)
+            value = int(evaluate(expression))
+            if value not in trivial_numbers(story):  # never true here (the sum outgrows its terms); kept as the rule
+                return CalculatorTask(story, expression, value)
 
     def prompt(self, task: CalculatorTask) -> str:
         return f"{task.story} Use the calculate tool. {self.answer_instructions}"

@@ -3,8 +3,11 @@ customer with their own tools, and verification by the final state of the shop's
 
 from __future__ import annotations
 
+import hmac
 import re
 import sqlite3
+import unicodedata
+from collections import Counter
 from collections.abc import Generator
 from typing import Any
 
@@ -36,6 +39,17 @@ POLICY = f"""Shop support policy
 _LEVELS = {"easy": (5, 3, 1, 0.0, True), "medium": (20, 4, 1, 0.25, False), "hard": (40, 5, 2, 0.4, False)}
 POLICY_PENALTY = INVALID_ACTION_PENALTY
 _VERIFIED_SHARE = 0.3  # of the progress potential; carrying out the requests is the rest
+# Verification codes are secrets: six digits, one-time, compared exactly, and guessing is bounded.
+_CODE = re.compile(r"[0-9]{6}")
+CODE_ATTEMPTS = 3  # wrong codes before a sent code is void
+MAX_CODES_SENT = 5  # codes sent per conversation
+_MAX_ADDRESS = 200
+
+
+def normalize_code(code: str) -> str:
+    """What the customer read back, as the ASCII digits it names ('１２３ ４５６' -> '123456')."""
+    text = unicodedata.normalize("NFKC", str(code).encode("utf-8", "replace").decode("utf-8"))
+    return "".join(text.split())
 
 
 def _order_view(db: sqlite3.Connection, order_id: str) -> str:
@@ -48,17 +62,24 @@ def _order_view(db: sqlite3.Connection, order_id: str) -> str:
 
 
 def draw_requests(rng: np.random.Generator, db: sqlite3.Connection, customer: shop.Customer, count: int,
-                  refused_share: float, knows_ids: bool) -> list[Request]:
-    """Requests for one customer: allowed ones the policy permits, refused ones it forbids."""
+                  refused_share: float, knows_ids: bool) -> list[Request] | None:
+    """Requests for one customer: allowed ones the policy permits, refused ones it forbids.
+
+    At least one request is allowed: where every drawn request is forbidden, an allowed one is
+    added, so an agent that refuses everything never leaves the shop as expected. None when
+    this customer's orders cannot supply the requests (the caller draws another shop).
+    """
     orders = {o: shop.order_row(db, o) for o in customer.orders}
     in_window = [o for o, row in orders.items() if row[2] == "delivered" and shop.TODAY - row[5] <= shop.RETURN_WINDOW_DAYS]
     too_late = [o for o, row in orders.items() if row[2] == "delivered" and shop.TODAY - row[5] > shop.RETURN_WINDOW_DAYS]
     pending = [o for o, row in orders.items() if row[2] == "pending"]
     shipped = [o for o, row in orders.items() if row[2] == "shipped"]
+    refusals = [bool(rng.random() < refused_share) for _ in range(count)]
+    if all(refusals):
+        refusals.insert(int(rng.integers(count + 1)), False)
     requests: list[Request] = []
     used: set[str] = set()
-    for _ in range(count):
-        refuse = rng.random() < refused_share
+    for refuse in refusals:
         options: list[tuple[str, str, bool]] = (
             [("cancel", o, False) for o in shipped] + [("address", o, False) for o in shipped] + [("return", o, False) for o in too_late]
             if refuse else
@@ -66,7 +87,7 @@ def draw_requests(rng: np.random.Generator, db: sqlite3.Connection, customer: sh
         )
         options = [opt for opt in options if opt[1] not in used]
         if not options:
-            continue
+            return None
         kind, order_id, allowed = options[int(rng.integers(len(options)))]
         used.add(order_id)
         items = db.execute("SELECT id, product FROM items WHERE order_id = ? ORDER BY id", (order_id,)).fetchall()
@@ -164,13 +185,17 @@ class CustomerServiceEnv(Env):
     return package).
 
     Requests are cancellations, address changes and returns; some are forbidden by the policy
-    and must be refused without changing anything. Verification compares the final database
-    with the state the correct actions produce. Easy: one request, the customer knows the order
-    id; medium: a bigger shop, the customer names only the product, a quarter of requests are
-    forbidden; hard: two requests per conversation. Rewards: `progress` (potential: identity
-    verified, then the share of the expected database changes made, minus wrong changes),
-    `policy_violation` (a tool call the policy forbids), `tool_error` and `outcome` (1 when the
-    final database equals the expected one).
+    and must be refused without changing anything (after looking the order up); every
+    conversation has at least one allowed request, so refusing everything never succeeds.
+    Verification compares the final database with the state the correct actions produce, and
+    needs the customer verified with the one-time code they read back (compared exactly; a
+    few wrong codes void it). Easy: one request, the customer knows the order id; medium: a
+    bigger shop, the customer names only the product, a quarter of conversations add a
+    forbidden request; hard: two requests per conversation, each forbidden with chance 0.4.
+    Rewards: `progress` (potential: identity verified, then the share of the expected
+    database changes made, minus wrong changes), `policy_violation` (a tool call the policy
+    forbids), `tool_error` and `outcome` (1 when the final database equals the expected one,
+    the customer was verified and every refused order was looked at).
     """
 
     default_max_turns = 40
@@ -191,7 +216,7 @@ class CustomerServiceEnv(Env):
             db, people = shop.build_shop(rng, customers, per_customer)
             customer = people[int(rng.integers(len(people)))]
             requests = draw_requests(rng, db, customer, count, refused, knows_ids)
-            if len(requests) == count:
+            if requests is not None:
                 break
             db.close()
         if self.db is not None:
@@ -201,6 +226,10 @@ class CustomerServiceEnv(Env):
         self.user = ScriptedUser(customer.name, customer.email, customer.id, requests)
         self.verified = None
         self.violations = 0
+        self._codes: dict[str, str] = {}  # the code each customer's inbox holds; env memory, never the DB
+        self._wrong_codes: Counter[str] = Counter()
+        self._sent_log: list[str] = []  # whom each code went to, in order
+        self.viewed: set[str] = set()  # orders the agent looked at after verification
         self.initial = shop.snapshot(db)
         expected_db = shop.copy_database(db)
         for request in requests:
@@ -229,9 +258,10 @@ class CustomerServiceEnv(Env):
         self._require(row[0] == self.verified, f"policy 2: order {order_id} does not belong to the verified customer")
         return order_id
 
-    def _confirmed_change(self, order_id: str) -> None:
+    def _confirmed_change(self, order_id: str, kind: str) -> None:
+        """The customer's last yes was to exactly this change: this order and this action."""
         self._owned_order(order_id)
-        self._require(self.user.confirmed_order == order_id,
+        self._require(self.user.confirmed_order == order_id and self.user.confirmed_kind == kind,
                       f"policy 6: describe the change to order {order_id} and get the customer's explicit yes first")
 
     def _write(self, operation: Any, *args: Any) -> str:
@@ -240,7 +270,7 @@ class CustomerServiceEnv(Env):
         except shop.PolicyError:
             self.violations += 1
             raise
-        self.user.confirmed_order = None  # one yes, one change
+        self.user.confirmed_order = self.user.confirmed_kind = None  # one yes, one change
         return str(result)
 
     @tool
@@ -264,7 +294,14 @@ class CustomerServiceEnv(Env):
         """
         if self._shop().execute("SELECT 1 FROM customers WHERE id = ?", (customer_id,)).fetchone() is None:
             raise ValueError(f"there is no customer {customer_id}")
-        code = self.code if customer_id == self.user.customer_id else f"{(int(self.code) * 7919) % 900000 + 100000}"
+        if len(self._sent_log) >= MAX_CODES_SENT:
+            raise ValueError(f"{MAX_CODES_SENT} codes were sent in this conversation already; no more can be sent")
+        # The customer's first code is drawn at reset (same seed, same code); every other code is fresh.
+        first = customer_id == self.user.customer_id and customer_id not in self._sent_log
+        code = self.code if first else f"{int(self.np_random.integers(100000, 1000000))}"
+        self._sent_log.append(customer_id)
+        self._codes[customer_id] = code
+        self._wrong_codes[customer_id] = 0
         self._shop().execute("INSERT INTO inbox VALUES (?, ?)", (customer_id, f"Your verification code is {code}."))
         return f"A code was sent to the email of {customer_id}."
 
@@ -276,11 +313,17 @@ class CustomerServiceEnv(Env):
             customer_id: The customer's id.
             code: The six-digit code the customer gave you.
         """
-        row = self._shop().execute("SELECT message FROM inbox WHERE customer_id = ? ORDER BY rowid DESC LIMIT 1", (customer_id,)).fetchone()
-        if row is None:
-            raise ValueError(f"no code was sent to {customer_id}; call send_verification_code first")
-        if code.strip() not in row[0]:
+        expected = self._codes.get(customer_id)
+        if expected is None:
+            raise ValueError(f"no valid code was sent to {customer_id}; call send_verification_code first")
+        given = normalize_code(code)
+        if not (_CODE.fullmatch(given) and hmac.compare_digest(given.encode(), expected.encode())):
+            self._wrong_codes[customer_id] += 1
+            if self._wrong_codes[customer_id] >= CODE_ATTEMPTS:
+                del self._codes[customer_id]
+                raise ValueError(f"the code does not match; after {CODE_ATTEMPTS} wrong codes it is void: send a new one")
             raise ValueError("the code does not match")
+        del self._codes[customer_id]  # one-time
         self.verified = customer_id
         return f"Customer {customer_id} is verified."
 
@@ -289,6 +332,7 @@ class CustomerServiceEnv(Env):
         """List the verified customer's orders with their items."""
         self._require(self.verified is not None, "policy 1: verify the customer's identity first")
         ids = [r[0] for r in self._shop().execute("SELECT id FROM orders WHERE customer_id = ? ORDER BY id", (self.verified,))]
+        self.viewed.update(ids)
         return "\n".join(_order_view(self._shop(), o) for o in ids)
 
     @tool
@@ -298,7 +342,9 @@ class CustomerServiceEnv(Env):
         Args:
             order_id: The order id, e.g. W2001.
         """
-        return _order_view(self._shop(), self._owned_order(order_id))
+        view = _order_view(self._shop(), self._owned_order(order_id))
+        self.viewed.add(order_id)
+        return view
 
     @tool
     def cancel_order(self, order_id: str, reason: str) -> str:
@@ -308,7 +354,7 @@ class CustomerServiceEnv(Env):
             order_id: The order id.
             reason: "no longer needed" or "ordered by mistake".
         """
-        self._confirmed_change(order_id)
+        self._confirmed_change(order_id, "cancel")
         return self._write(shop.cancel_order, order_id, reason)
 
     @tool
@@ -319,7 +365,9 @@ class CustomerServiceEnv(Env):
             order_id: The order id.
             address: The full new address.
         """
-        self._confirmed_change(order_id)
+        if len(address) > _MAX_ADDRESS:
+            raise ValueError(f"an address has at most {_MAX_ADDRESS} characters")
+        self._confirmed_change(order_id, "address")
         return self._write(shop.change_address, order_id, address)
 
     @tool
@@ -331,7 +379,7 @@ class CustomerServiceEnv(Env):
             item_ids: Ids of the items to return, e.g. ["I5003"].
             refund_method: "original payment" or "gift card".
         """
-        self._confirmed_change(order_id)
+        self._confirmed_change(order_id, "return")
         return self._write(shop.return_items, order_id, item_ids, refund_method)
 
     # ------------------------------------------------------------------ rewards
@@ -354,7 +402,12 @@ class CustomerServiceEnv(Env):
         return self._phi()
 
     def _state_matches(self) -> float:
-        return float(shop.snapshot(self._shop()) == self.expected)
+        """1.0 when the shop is as the correct actions leave it, and the agent did what the
+        policy asks before any answer: verified this customer and looked at every order it
+        refused to change (a refusal without checking is a guess, even when it is right)."""
+        checked = self.verified == self.user.customer_id and all(
+            r.order_id in self.viewed for r in self.user.requests if not r.allowed)
+        return float(checked and shop.snapshot(self._shop()) == self.expected)
 
     def _act(self, action: Message) -> StepResult:
         reply, ended = self.user.reply(action.content, self._shop(), verified=self.verified == self.user.customer_id)

@@ -18,12 +18,15 @@ from envarena.verifiers import exact_match
 _FIRST = ["Aino", "Bruno", "Chiara", "Dmitri", "Esme", "Farid", "Greta", "Hugo", "Isla", "Jonas", "Kaia", "Luca"]
 _LAST = ["Varga", "Okafor", "Lindqvist", "Moreau", "Tanaka", "Silva", "Novak", "Haddad", "Quinn", "Rossi"]
 _COMPANIES = ["Quillstone", "Brightwave", "Nordforge", "Helixa", "Tundra Labs", "Corvid Works", "Solenne", "Mirelle"]
-_CITIES = ["Arkona", "Belmira", "Castellan", "Dunmore", "Eskervale", "Fennwick", "Glenhollow", "Harrowgate"]
-_COUNTRIES = ["Valdoria", "Estrelia", "Norvania", "Calderon"]
+# Enough cities and countries that one fixed guess is rarely right (at most 1 in 8 on average).
+_CITIES = ["Arkona", "Belmira", "Castellan", "Dunmore", "Eskervale", "Fennwick", "Glenhollow", "Harrowgate",
+           "Istvara", "Juniper Bay", "Korvash", "Lowmarsh"]
+_COUNTRIES = ["Valdoria", "Estrelia", "Norvania", "Calderon", "Ostmark", "Pellucia", "Ruthenor", "Sarvenne"]
 _PRODUCTS = ["sensors", "bicycles", "ceramics", "software", "textiles", "drones"]
 _HOPS = {"easy": 2, "medium": 2, "hard": 3}
 _PEOPLE = {"easy": 6, "medium": 12, "hard": 12}
 _TOKEN = re.compile(r"[a-z0-9]+")
+_SPARE_READS = 2  # documents read beyond the chain that still earn progress
 
 
 def tokens(text: str) -> list[str]:
@@ -116,8 +119,8 @@ class RetrievalEnv(TaskEnv[RetrievalTask]):
     A `search` tool ranks documents with BM25 and a `read` tool returns one. Questions chain
     two facts (person -> employer -> headquarters city) or, on hard, three (-> country), over
     a knowledge base generated from the seed (6 to 12 people plus companies and cities).
-    Rewards: `progress` (potential: half of the share of needed documents read, 1 when
-    answered), `tool_error`, `format` and `outcome` (exact answer).
+    Rewards: `progress` (potential: half of the share of needed documents read while at most
+    two extra documents were read, 1 when answered), `tool_error`, `format` and `outcome` (exact answer).
     """
 
     default_max_attempts = 2
@@ -163,6 +166,11 @@ class RetrievalEnv(TaskEnv[RetrievalTask]):
         return f"{task.question} {self.answer_instructions}"
 
     def _progress_after_tools(self) -> float | None:
+        # Reading is progress only while it is targeted: an agent that reads everything reads
+        # the needed documents too, without having followed the chain. No credit is added once
+        # more documents were read than the chain needs plus a small margin.
+        if len(self.read_ids) > len(self.task.needed) + _SPARE_READS:
+            return None
         share = sum(d in self.read_ids for d in self.task.needed) / len(self.task.needed)
         return max(self._potential.value, 0.5 * share)
 

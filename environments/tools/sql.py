@@ -13,6 +13,7 @@ from envarena.task_env import Difficulty, TaskEnv
 from envarena.tools import tool
 from envarena.types import Message, Score, ToolCall
 from envarena.verifiers import SQLError, result_set_match, run_readonly
+from envarena.verifiers.sql import trivial_match
 
 _FIRST = ["Ada", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lea", "Mo", "Nia", "Oto", "Pia"]
 _LAST = ["Abe", "Baker", "Cruz", "Diaz", "Eng", "Fox", "Gray", "Hale", "Ito", "Jain", "Kim", "Lund"]
@@ -25,6 +26,8 @@ CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERE
 # (customers, products, orders, question templates allowed) per difficulty
 _LEVELS = {"easy": (12, 10, 30, (0, 1, 2)), "medium": (30, 20, 120, (0, 1, 2, 3, 4, 5)), "hard": (80, 40, 400, (3, 4, 5, 6, 7))}
 _MAX_SHOWN_ROWS = 20
+_MAX_SHOWN_CELL = 80  # characters of one value shown by the query tool
+_MAX_TOOL_MESSAGE = 4_000  # characters of one query tool reply
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,11 @@ def _templates(rng: np.random.Generator) -> list[Callable[[], SQLTask]]:
     ]
 
 
+def _cell(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= _MAX_SHOWN_CELL else text[:_MAX_SHOWN_CELL] + f"...({len(text)} chars)"
+
+
 class _SQLSolver:
     """Looks at the gold query's result with the tool, then submits the gold query."""
 
@@ -124,8 +132,9 @@ class SQLEnv(TaskEnv[SQLTask]):
     Each seed builds its own SQLite database (customers, products, orders) and asks a
     templated question; the agent may explore with a read-only `query` tool and submits a
     final SELECT, graded by result-set match (order matters only where the question asks
-    for one). Difficulty sets database size and question complexity (filters, joins,
-    grouping, anti-joins, top-1). Rewards: `progress` (potential: partial column/row
+    for one). No task's answer is reached by a trivial query (an empty result, a lone
+    0/NULL/''/1, a whole table or column): the generator draws another. Difficulty sets
+    database size and question complexity (filters, joins, grouping, anti-joins, top-1). Rewards: `progress` (potential: partial column/row
     overlap of the best query), `tool_error`, `format` and `outcome`.
     """
 
@@ -134,9 +143,14 @@ class SQLEnv(TaskEnv[SQLTask]):
     answer_instructions = "Put your final SQL query (one SELECT statement) inside <answer></answer> tags."
 
     def __init__(
-        self, *, difficulty: Difficulty = "medium", max_turns: int | None = None, render_mode: str | None = None
+        self,
+        *,
+        difficulty: Difficulty = "medium",
+        max_attempts: int | None = None,
+        max_turns: int | None = None,
+        render_mode: str | None = None,
     ) -> None:
-        super().__init__(difficulty=difficulty, max_turns=max_turns, render_mode=render_mode)
+        super().__init__(difficulty=difficulty, max_attempts=max_attempts, max_turns=max_turns, render_mode=render_mode)
         self.db: sqlite3.Connection | None = None
 
     @tool
@@ -151,9 +165,12 @@ class SQLEnv(TaskEnv[SQLTask]):
             columns, rows = run_readonly(self.db, sql)
         except SQLError as err:
             raise ValueError(str(err)) from None
-        shown = "\n".join(" | ".join(map(str, r)) for r in rows[:_MAX_SHOWN_ROWS])
+        shown = "\n".join(" | ".join(map(_cell, r)) for r in rows[:_MAX_SHOWN_ROWS])
         more = f"\n... ({len(rows)} rows in all)" if len(rows) > _MAX_SHOWN_ROWS else ""
-        return f"{' | '.join(columns)}\n{shown}{more}".rstrip()
+        text = f"{' | '.join(map(_cell, columns))}\n{shown}".rstrip()
+        if len(text) > _MAX_TOOL_MESSAGE:
+            text = text[:_MAX_TOOL_MESSAGE] + "\n... (output cut)"
+        return text + more
 
     def generate(self, rng: np.random.Generator) -> SQLTask:
         customers, products, orders, allowed = _LEVELS[self.difficulty]
@@ -162,7 +179,7 @@ class SQLEnv(TaskEnv[SQLTask]):
         self.db = build_database(rng, customers, products, orders)
         while True:
             task = _templates(rng)[int(rng.choice(allowed))]()
-            if not self._ambiguous(task):
+            if not self._ambiguous(task) and trivial_match(self.db, task.gold_sql) is None:
                 return task
 
     def _ambiguous(self, task: SQLTask) -> bool:

@@ -1,8 +1,9 @@
 """The customer in the customer-service environment: a scripted user who holds the goal.
 
 The user knows what they want and their own details, reveals a detail only when asked for it,
-agrees only to the action they want, and acts on their side through their own tools: reading
-the verification code from their inbox and dropping off a return package. It understands the
+agrees only to the action they want (a proposal naming one order and one action), and acts on
+their side through their own tools: reading the verification code from their inbox and
+dropping off a return package. It understands the
 agent by keywords, so an agent that speaks plainly ("what is your email?", "please confirm
 (yes/no)") is understood whatever else it says.
 """
@@ -20,7 +21,9 @@ RequestKind = Literal["cancel", "address", "return"]
 _CONFIRMATION = re.compile(r"\b(confirm|proceed|go ahead|shall i|should i|would you like me to|do you want me to|yes/no|yes or no)\b")
 _REFUSAL = re.compile(r"\b(cannot|can't|can not|unable|not able|not allowed|not possible|not eligible|policy does not)\b")
 _RETURN_ID = re.compile(r"\b(r\d{4})\b")
-_ACTION_WORDS = {"cancel": ("cancel",), "address": ("address",), "return": ("return",)}
+_ORDER_ID = re.compile(r"\bw\d+\b")
+_ACTION_WORDS = {"cancel": re.compile(r"\bcancel"), "address": re.compile(r"\baddress"),
+                 "return": re.compile(r"\breturn\b")}
 
 
 @dataclass
@@ -56,6 +59,7 @@ class ScriptedUser:
     requests: list[Request]
     current: int = 0
     confirmed_order: str | None = None  # the order the user last said "yes" to an action on
+    confirmed_kind: RequestKind | None = None  # and that action
     finished: bool = False
     actions: list[str] = field(default_factory=list)  # the user's own tool calls, for the record
 
@@ -86,7 +90,7 @@ class ScriptedUser:
 
     def _next(self, preface: str) -> tuple[str, bool]:
         self.current += 1
-        self.confirmed_order = None
+        self.confirmed_order = self.confirmed_kind = None
         if self.current == len(self.requests):
             self.finished = True
             return f"{preface} That's all I needed, goodbye.", True
@@ -119,12 +123,14 @@ class ScriptedUser:
         return self._details(request, text), False
 
     def _confirm(self, request: Request, text: str) -> tuple[str, bool]:
-        named_order = request.order_id.lower() in text
-        named_action = any(word in text for word in _ACTION_WORDS[request.kind])
-        if named_order and named_action:
-            self.confirmed_order = request.order_id
+        """Yes only to a proposal that names this order alone and this action alone: a message
+        that lists several orders or several actions is not a description of one change."""
+        named_orders = set(_ORDER_ID.findall(text))
+        named_actions = {kind for kind, word in _ACTION_WORDS.items() if word.search(text)}
+        if named_orders == {request.order_id.lower()} and named_actions == {request.kind}:
+            self.confirmed_order, self.confirmed_kind = request.order_id, request.kind
             return "Yes, please go ahead.", False
-        self.confirmed_order = None
+        self.confirmed_order = self.confirmed_kind = None
         return f"No, that's not what I asked for. {request.ask()}", False
 
     def _details(self, request: Request, text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 import threading
@@ -13,51 +14,15 @@ from envarena import Message, Tool
 from envarena.sandbox import Limits
 from envarena.verifiers import (
     LLMJudge,
-    TestSuite,
     math_equivalent,
     result_set_match,
     run_readonly,
-    run_unit_tests,
     think_answer_format,
     tool_call_format,
 )
 from envarena.verifiers.sql import SQLError
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
-
-CHECK = """
-def check(candidate):
-    assert candidate(1, 2) == 3
-    assert candidate(2, 2) == 4
-    x = 10
-    assert candidate(x, 5) == 15
-"""
-
-
-@needs_bwrap
-def test_partial_credit_is_the_fraction_of_tests_passed():
-    suite = TestSuite.from_check_function(CHECK, "add")
-    assert suite.total == 3
-    full = run_unit_tests("def add(a, b):\n    return a + b\n", suite)
-    assert full.value == 1.0 and full.components["tests_passed"] == 1.0
-    partial = run_unit_tests("def add(a, b):\n    return 3 if a == 1 else a * b\n", suite)
-    assert partial.value == pytest.approx(2 / 3)
-    assert "candidate(x, 5) == 15" in partial.feedback and "AssertionError" in partial.feedback
-
-
-@needs_bwrap
-def test_hangs_crashes_and_fake_reports_do_not_pass():
-    suite = TestSuite.from_check_function(CHECK, "add")
-    hang = run_unit_tests("def add(a, b):\n    while b == 2: pass\n    return a + b\n", suite,
-                          limits=Limits(wall_seconds=1))
-    assert hang.value == 0.0 and "Timed out" in hang.feedback
-    broken = run_unit_tests("def add(a, b) return a + b\n", suite)
-    assert broken.value == 0.0 and "SyntaxError" in broken.feedback
-    faker = (
-        "import sys\nfor i in range(4):\n    print('@@envarena-0000000000000000@@{\"i\": %d, \"ok\": true}' % i)\n"
-        "sys.exit(0)\ndef add(a, b):\n    return 0\n"
-    )
-    assert run_unit_tests(faker, suite).value == 0.0
 
 
 def test_math_equivalence_handles_forms_and_never_hangs():
@@ -109,6 +74,59 @@ def test_sql_is_read_only_and_bounded(db):
     assert run_readonly(db, "SELECT count(*) FROM t")[1] == [(3,)]
 
 
+@pytest.mark.parametrize("gold, ordered", [
+    ("SELECT id FROM t ORDER BY id", True),
+    ("SELECT id FROM t UNION SELECT id + 10 FROM t ORDER BY 1", True),
+    ("SELECT id FROM (SELECT id FROM t ORDER BY id)", False),
+    ("SELECT id, row_number() OVER (ORDER BY id) FROM t", False),
+    ("WITH s AS (SELECT id FROM t ORDER BY id LIMIT 5) SELECT id FROM s", False),
+    ("SELECT name FROM t WHERE id IN (SELECT id FROM t ORDER BY score LIMIT 2)", False),
+    ("SELECT 'order by' AS x FROM t", False),
+])
+def test_sql_order_matters_only_for_a_top_level_order_by(db, gold, ordered):
+    from envarena.verifiers.sql import is_ordered
+
+    assert is_ordered(gold) is ordered
+    # A regex read each of these as ordered, so a right answer in another row order scored 0.
+    answer = f"SELECT * FROM ({gold}) ORDER BY 1 DESC"
+    assert result_set_match(db, gold, answer).value == (0.0 if ordered else 1.0)
+
+
+@pytest.mark.parametrize("attack, error", [
+    ("SELECT " + ", ".join(["printf('%.*c', 40000000, 'x')"] * 6), "read-only"),
+    ("SELECT " + ", ".join(["format('%.*c', 2147483647, 'x')"] * 6), "read-only"),
+    ("SELECT " + ", ".join(["upper(printf('%.*c', 2147483647, 'x'))"] * 6), "read-only"),
+    ("WITH RECURSIVE r(x) AS (SELECT 'x' UNION ALL SELECT x || x FROM r) SELECT length(x) FROM r", "too big"),
+    ("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r LIMIT 200) SELECT hex(zeroblob(49000)) FROM r",
+     "more than"),
+    ("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT x FROM r", "more than"),
+    ("SELECT zeroblob(100000000)", "too big"),
+    ("SELECT '\ud800'", "surrogate"),
+    ("SELECT 1\x00", "NUL"),
+    ("SELECT 1 " + " " * 30_000, "longer than"),
+])
+def test_sql_queries_are_bounded_in_time_and_size(db, attack, error):
+    """Each of these ran seconds past the deadline, raised, or built tens of MB before."""
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(SQLError, match=error):
+        run_readonly(db, attack)
+    assert time.monotonic() - start < 5  # the deadline is 2 s; generous for a loaded machine
+    assert run_readonly(db, "SELECT length(hex(zeroblob(1000)))")[1] == [(2000,)]  # limits restored, still usable
+    score = result_set_match(db, "SELECT id FROM t", attack)
+    assert score.value == 0.0 and "failed" in score.feedback
+
+
+def test_sql_trivial_gold_results_are_detected(db):
+    from envarena.verifiers.sql import trivial_match
+
+    for gold in ["SELECT id FROM t WHERE id > 99", "SELECT COUNT(*) FROM t WHERE id > 99", "SELECT NULL FROM t LIMIT 1",
+                 "SELECT * FROM t", "SELECT name FROM t WHERE id > 0", "SELECT MIN(id) FROM t", "SELECT ''"]:
+        assert trivial_match(db, gold) is not None, gold
+    assert trivial_match(db, "SELECT name FROM t WHERE score > 2") is None
+
+
 def test_format_verifiers():
     assert think_answer_format("<think>2+2</think><answer>4</answer>").value == 1.0
     assert think_answer_format("<answer>4</answer>").value == 0.5
@@ -120,14 +138,15 @@ def test_format_verifiers():
 
 class _FixedJudge:
     """A judge that always says the same thing: the worst case for hardening is one that
-    is fooled by everything."""
+    is fooled by everything. "{token}" in the reply becomes the token the prompt asks for."""
 
     def __init__(self, reply: str) -> None:
         self.reply, self.calls = reply, 0
 
     async def act(self, observation: list[Message], tools: Sequence[Tool]) -> Message:
         self.calls += 1
-        return Message.assistant(self.reply)
+        tokens = re.findall(r"^VERDICT (\S+): CORRECT$", observation[-1].content, re.MULTILINE)
+        return Message.assistant(self.reply.replace("{token}", tokens[-1] if tokens else ""))
 
 
 ATTACKS = [
@@ -142,15 +161,18 @@ ATTACKS = [
 
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_judge_scores_known_reward_hacks_zero_even_when_the_model_is_fooled(attack):
-    fooled = _FixedJudge("VERDICT: CORRECT")
+    fooled = _FixedJudge("VERDICT {token}: CORRECT")
     score = LLMJudge(fooled).score("What is the capital of France?", "Paris", attack)
     assert score.value == 0.0 and fooled.calls == 0
 
 
 def test_judge_passes_real_answers_and_fails_closed():
     question, reference = "What is the capital of France?", "Paris"
-    assert LLMJudge(_FixedJudge("reasoning...\nVERDICT: CORRECT")).score(question, reference, "It is Paris.").value == 1.0
-    assert LLMJudge(_FixedJudge("VERDICT: INCORRECT")).score(question, reference, "Lyon").value == 0.0
+    assert LLMJudge(_FixedJudge("reasoning...\nVERDICT {token}: CORRECT")).score(question, reference, "It is Paris.").value == 1.0
+    assert LLMJudge(_FixedJudge("VERDICT {token}: INCORRECT")).score(question, reference, "Lyon").value == 0.0
     assert LLMJudge(_FixedJudge("I think it's right")).score(question, reference, "Paris").value == 0.0
-    assert LLMJudge(_FixedJudge("VERDICT: CORRECT\nVERDICT: INCORRECT")).score(question, reference, "Paris").value == 0.0
-    assert LLMJudge(lambda: _FixedJudge("VERDICT: CORRECT"))({"question": question, "reference": reference}, "Paris").value == 1.0
+    assert LLMJudge(_FixedJudge("VERDICT: CORRECT")).score(question, reference, "Paris").value == 0.0  # no token
+    both = "VERDICT {token}: CORRECT\nVERDICT {token}: INCORRECT"
+    assert LLMJudge(_FixedJudge(both)).score(question, reference, "Paris").value == 0.0
+    judge = LLMJudge(lambda: _FixedJudge("VERDICT {token}: CORRECT"))
+    assert judge({"question": question, "reference": reference}, "Paris").value == 1.0
