@@ -10,9 +10,9 @@ word, bidi controls, combining marks piled on letters. Two views are built here:
   made plain. Scripts are kept as they are, so a real answer in Russian stays Russian.
 - `match_key`: a key for comparing words, never shown to anyone. Confusable characters are
   mapped to one prototype (Unicode's confusables data, UTS #39, as shipped by the
-  `confusable-homoglyphs` package), combining marks dropped, case folded, and the ASCII
-  look-alikes l/I/1 and O/0 merged. "Тhought" with a Cyrillic Т and "C0rrect" get the keys of
-  "thought" and "correct".
+  `confusable-homoglyphs` package), combining marks dropped, case folded, the ASCII
+  look-alikes l/I/1 and O/0 merged and leetspeak digits read as letters. "Тhought" with a
+  Cyrillic Т, "C0rrect" and "Gr4de" get the keys of "thought", "correct" and "grade".
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import unicodedata
 from functools import cache
 from importlib import resources
 
-__all__ = ["is_unspaced_script", "match_key", "normalize_text"]
+__all__ = ["UNSPACED_CLASS", "is_unspaced_script", "match_key", "normalize_text", "strip_marks"]
 
 # Default-ignorable code points that are not of category Cf (those are removed by category):
 # combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian free variation
@@ -93,10 +93,32 @@ _UNSPACED = (
 )
 
 
+# The same ranges as a regex character class body, for splitting text at C speed.
+UNSPACED_CLASS = "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in _UNSPACED)
+
+
 def is_unspaced_script(char: str) -> bool:
     """Han, kana, Hangul, Thai, Lao, Khmer, Myanmar: word boundaries are not marked by spaces."""
     c = ord(char)
     return any(lo <= c <= hi for lo, hi in _UNSPACED)
+
+
+@cache
+def _marks() -> re.Pattern[str]:
+    """Every combining mark (categories Mn, Mc, Me)."""
+    points = [c for c in range(0x110000) if unicodedata.category(chr(c)).startswith("M")]
+    ranges: list[tuple[int, int]] = []
+    for c in points:
+        if ranges and c == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], c)
+        else:
+            ranges.append((c, c))
+    return re.compile("[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges) + "]+")
+
+
+def strip_marks(text: str) -> str:
+    """The text decomposed (NFD) with its combining marks removed: "é" -> "e"."""
+    return _marks().sub("", unicodedata.normalize("NFD", text))
 
 
 @cache
@@ -149,12 +171,18 @@ def _fold(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.category(c).startswith("M"))
 
 
+# Digits written for letters ("corr3ct", "Gr4de"). Callers key words, never bare numbers: a
+# token of digits only stays a number.
+_LEET = str.maketrans("345789", "eastbg")
+
+
 def match_key(text: str) -> str:
-    """A comparison key: confusables to their prototype, marks dropped, case folded, l = i.
+    """A comparison key: confusables to their prototype, marks dropped, case folded, l = i, leetspeak
+    digits (0 1 3 4 5 7 8 9) read as the letters they imitate.
 
     Confusables are mapped before case folding (a capital Cyrillic Т looks like T, its small
     т does not look like t) and again after it. Only for matching (against a word list or the
     reference), never for display.
     """
-    key = _fold(_fold(text).casefold()).translate(_small_capitals()).casefold()
+    key = _fold(_fold(text.translate(_LEET)).casefold()).translate(_small_capitals()).casefold()
     return key.replace("l", "i")
