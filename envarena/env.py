@@ -231,11 +231,18 @@ class Env(gymnasium.Env[Observation, Message]):
                 result = self._dispatch_tools(readable.tool_calls)
             else:
                 result = self._act(readable)
-        except Exception as err:  # a verifier must never raise into the rollout: log it, refuse the action
-            logger.error("%s failed on an action", type(self).__name__, exc_info=True)
-            result = self.invalid(f"The environment could not process this action ({type(err).__name__}); "
-                                  "it counts as invalid.")
+        except Exception as err:  # a verifier must never raise into the rollout
+            result = self._crashed(err)
         return self._finish_step(result)
+
+    def _crashed(self, err: Exception) -> StepResult:
+        """The environment itself failed. Its state may be broken, so the episode ends; and
+        the failure is not the agent's, so no penalty: the error is reported in
+        `info["error"]` (the rollout records it as the episode's error) and the outcome is 0."""
+        logger.error("%s failed on an action", type(self).__name__, exc_info=True)
+        error = f"{type(err).__name__}: {err}"[:500]
+        text = "The environment failed while processing this action, so the episode ends (not scored against you)."
+        return StepResult([Message.user(text)], done=True, outcome=0.0, info={"error": error})
 
     def _finish_step(self, result: StepResult) -> tuple[Observation, float, bool, bool, dict[str, Any]]:
         components = {name: _finite(name, v) for name, v in result.components.items()}

@@ -125,6 +125,8 @@ async def _play_single_turns(env: Any, agent: Any, observation: Any, episode: Ep
         if terminated or truncated:
             episode.outcome = float(info.get("outcome", 0.0))
             episode.success = bool(info.get("success", False))
+            if info.get("error"):  # the environment failed (and ended the episode) rather than raise
+                episode.error = str(info["error"])
             break
     episode.final_observation = observation
 
