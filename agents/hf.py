@@ -1,52 +1,24 @@
 """The `hf:` backend: a transformers model on CPU or CUDA, batched across episodes.
 
-Concurrent episodes each await `HFEngine.generate`; a batching loop gathers the requests
-that arrive within a few milliseconds and runs them as one left-padded `model.generate`
-call in a worker thread. On one machine that batching is where rollout throughput comes
-from. Each answer carries its exact token ids and per-token log-probabilities.
+`HFEngine` is the transformers implementation of the generation interface
+(`envarena.agents.generation`): concurrent episodes' requests are batched into one
+left-padded `model.generate` call, and each answer carries its exact token ids and the
+per-token log-probabilities of the distribution it was sampled from.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from envarena.agents.chat_format import ChatFormat, parse_tool_calls
+from envarena.agents.chat_format import ChatFormat
+from envarena.agents.generation import BatchingEngine, EngineAgent, Generation, SamplingParams
 from envarena.agents.models import resolve_model
-from envarena.types import Message, TokenTrace, Tool
 
 __all__ = ["Generation", "HFAgent", "HFEngine", "HFPolicy", "SamplingParams"]
 
-
-class SamplingParams(BaseModel):
-    temperature: float = Field(default=1.0, ge=0.0)
-    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
-    max_new_tokens: int = Field(default=256, ge=1)
-    stop: tuple[str, ...] = ()
-
-    def key(self) -> tuple[Any, ...]:
-        return (self.temperature, self.top_p, self.max_new_tokens, self.stop)
-
-
-@dataclass
-class Generation:
-    completion_ids: list[int]
-    logprobs: list[float]
-    finish_reason: str  # "stop" (end of turn or a stop string) or "length"
-
-
-@dataclass
-class _Request:
-    prompt_ids: list[int]
-    params: SamplingParams
-    future: asyncio.Future[Generation]
-    order: int = 0  # the requesting episode's agent seed (lockstep batches are sorted by it)
+#: Kept for callers of the first API; every engine's agent is the same class.
+HFAgent = EngineAgent
 
 
 def _pick_device(device: str) -> str:
@@ -101,8 +73,8 @@ class _LogprobRecorder:
         return torch.stack(self.chosen, dim=1) if self.chosen else None
 
 
-class HFEngine:
-    """A loaded model plus a request batcher; shared by every episode of a policy."""
+class HFEngine(BatchingEngine):
+    """A loaded transformers model behind the generation interface; shared by every episode of a policy."""
 
     def __init__(
         self,
@@ -116,7 +88,9 @@ class HFEngine:
     ) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        super().__init__(max_batch_size=max_batch_size, batch_window_ms=batch_window_ms)
         self.model_name = model
+        self.owns_model = loaded is None
         if loaded is not None:  # a model someone else owns (the trainer's policy)
             self.model, self.tokenizer = loaded
             self.device = str(next(self.model.parameters()).device)
@@ -128,21 +102,7 @@ class HFEngine:
         self.model.eval()
         self.format = ChatFormat(self.tokenizer)
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
-        self.stop_ids = self._stop_ids()
-        self.max_batch_size = max_batch_size
-        self.batch_window_s = batch_window_ms / 1000
-        self._queue: asyncio.Queue[_Request] | None = None
-        self._queue_loop: asyncio.AbstractEventLoop | None = None
-        self._loop_task: asyncio.Task[None] | None = None
-        self._lock = threading.Lock()  # one generate at a time (trainer and server share engines)
-        self.batch_sizes: list[int] = []
-        # Lockstep: each batch waits for every live agent and is ordered by spawn index, so
-        # its composition never depends on timing; with seeded torch, rollouts repeat exactly.
-        self.lockstep = False
-        self.lockstep_timeout_s = 30.0
-        self._live = 0
-        self._expected = 0
-        self._wake: asyncio.Event | None = None
+        self._stops = self._stop_ids()
 
     def _stop_ids(self) -> set[int]:
         ids = {self.tokenizer.eos_token_id}
@@ -154,8 +114,14 @@ class HFEngine:
         return {i for i in ids if i is not None}
 
     # ------------------------------------------------------------------ synchronous core
-    def generate_batch(self, prompts: Sequence[Sequence[int]], params: SamplingParams) -> list[Generation]:
-        """One left-padded `model.generate` over several prompts."""
+    def stop_ids(self) -> set[int]:
+        return self._stops
+
+    def generate_batch(
+        self, prompts: Sequence[Sequence[int]], params: SamplingParams, seeds: Sequence[int] | None = None
+    ) -> list[Generation]:
+        """One left-padded `model.generate` over several prompts (per-request seeds are not
+        supported by `generate`: a batch samples from torch's global generator)."""
         import torch
         from transformers import LogitsProcessorList
 
@@ -167,7 +133,7 @@ class HFEngine:
             attention[row, width - len(prompt) :] = 1
         recorder = _LogprobRecorder(params.temperature)
         sample = params.temperature > 0
-        with self._lock, torch.inference_mode():
+        with torch.inference_mode():
             out = self.model.generate(
                 input_ids=input_ids.to(self.device),
                 attention_mask=attention.to(self.device),
@@ -177,7 +143,7 @@ class HFEngine:
                 top_k=None,
                 max_new_tokens=params.max_new_tokens,
                 pad_token_id=self.pad_id,
-                eos_token_id=sorted(self.stop_ids),
+                eos_token_id=sorted(self._stops),
                 logits_processor=LogitsProcessorList([recorder]),
                 return_dict_in_generate=True,
             )
@@ -191,7 +157,7 @@ class HFEngine:
         padding added after it finished), or up to a stop string."""
         end, reason = len(tokens), "length"
         for i, token in enumerate(tokens):
-            if token in self.stop_ids:
+            if token in self._stops:
                 end, reason = i + 1, "stop"
                 break
         if params.stop:
@@ -203,135 +169,18 @@ class HFEngine:
                     break
         return Generation(tokens[:end], logprobs[:end], reason)
 
-    # ------------------------------------------------------------------ async batching
-    def expect(self, episodes: int) -> None:
-        """Lockstep: the next round starts this many episodes; batch only once all have."""
-        self._expected = episodes
+    def load_weights(self, weights: Iterable[tuple[str, Any]]) -> None:
+        """New weights by name. An engine that shares the trainer's model already has them."""
+        if not self.owns_model:
+            return
+        import torch
 
-    def register(self) -> None:
-        """An agent starts an episode."""
-        self._live += 1
-        self._expected = max(0, self._expected - 1)
-
-    def unregister(self) -> None:
-        """An agent's episode is over: lockstep batches stop waiting for it."""
-        self._live = max(0, self._live - 1)
-        if self._wake is not None:
-            self._wake.set()
-
-    async def generate(self, prompt_ids: list[int], params: SamplingParams, order: int = 0) -> Generation:
-        loop = asyncio.get_running_loop()
-        if self._queue is None or self._loop_task is None or self._loop_task.done() or self._queue_loop is not loop:
-            self._queue = asyncio.Queue()
-            self._queue_loop = loop
-            self._wake = asyncio.Event()
-            self._loop_task = loop.create_task(self._batch_loop(self._queue))
-        request = _Request(list(prompt_ids), params, loop.create_future(), order)
-        await self._queue.put(request)
-        assert self._wake is not None
-        self._wake.set()
-        return await request.future
-
-    async def _gather_window(self, queue: asyncio.Queue[_Request]) -> list[_Request]:
-        """Whatever arrives within the batching window (up to max_batch_size)."""
-        batch = [await queue.get()]
-        deadline = time.perf_counter() + self.batch_window_s
-        while len(batch) < self.max_batch_size:
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                break
-            try:
-                batch.append(await asyncio.wait_for(queue.get(), remaining))
-            except (asyncio.TimeoutError, TimeoutError):
-                break
-        return batch
-
-    async def _gather_lockstep(self, queue: asyncio.Queue[_Request]) -> list[_Request]:
-        """One request from every live agent, ordered by episode (agent seed).
-
-        If the full set does not arrive within `lockstep_timeout_s` (an episode failed before
-        its agent started, or two agents of one engine take turns in a game), whatever is
-        queued goes ahead: never a deadlock, at worst a run that is not bit-for-bit repeatable.
-        """
-        assert self._wake is not None
-        while queue.empty() or queue.qsize() < self._live or self._expected > 0:
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.lockstep_timeout_s)
-            except (asyncio.TimeoutError, TimeoutError):
-                if not queue.empty():
-                    self._expected = 0
-                    break
-        batch = [queue.get_nowait() for _ in range(queue.qsize())]
-        return sorted(batch, key=lambda r: r.order)
-
-    async def _batch_loop(self, queue: asyncio.Queue[_Request]) -> None:
-        while True:
-            batch = await (self._gather_lockstep(queue) if self.lockstep else self._gather_window(queue))
-            groups: dict[tuple[Any, ...], list[_Request]] = {}
-            for request in batch:
-                groups.setdefault(request.params.key(), []).append(request)
-            for requests in groups.values():
-                live = [r for r in requests if not r.future.cancelled()]
-                if not live:
-                    continue
-                self.batch_sizes.append(len(live))
-                try:
-                    results = await asyncio.to_thread(self.generate_batch, [r.prompt_ids for r in live], live[0].params)
-                except Exception as err:  # every waiting episode gets the error, the loop lives on
-                    for r in live:
-                        if not r.future.done():
-                            r.future.set_exception(err)
-                    continue
-                for r, result in zip(live, results):
-                    if not r.future.done():
-                        r.future.set_result(result)
-
-    async def aclose(self) -> None:
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            self._loop_task = None
-
-
-class HFAgent:
-    """One episode's conversation, kept as exact token ids (token-in, token-out)."""
-
-    def __init__(self, engine: HFEngine, params: SamplingParams, order: int = 0) -> None:
-        self.engine, self.params, self.order = engine, params, order
-        engine.register()
-        self.history: list[Message] = []
-        self.prompt_ids: list[int] | None = None
-        self.completion_ids: list[int] = []
-        self.last_trace: TokenTrace | None = None
-
-    def next_prompt(self, observation: Sequence[Message], tools: Sequence[Tool]) -> list[int]:
-        fmt = self.engine.format
-        if self.prompt_ids is None:
-            prompt = fmt.first_prompt(observation, tools)
-        else:
-            prompt = fmt.next_prompt(self.prompt_ids, self.completion_ids, self.history, observation, tools)
-        self.history.extend(observation)
-        return prompt
-
-    async def act(self, observation: list[Message], tools: Sequence[Tool]) -> Message:
-        prompt = self.next_prompt(observation, tools)
-        generation = await self.engine.generate(prompt, self.params, self.order)
-        text = self.engine.tokenizer.decode(generation.completion_ids, skip_special_tokens=True)
-        message = parse_tool_calls(text)
-        self.history.append(message)
-        self.prompt_ids, self.completion_ids = prompt, generation.completion_ids
-        self.last_trace = TokenTrace(
-            prompt_ids=prompt,
-            completion_ids=generation.completion_ids,
-            logprobs=generation.logprobs,
-            finish_reason=generation.finish_reason,
-        )
-        return message
-
-    def close(self) -> None:
-        """Called by the rollout engine when the episode ends."""
-        self.engine.unregister()
-
+        state = {name: tensor for name, tensor in weights}
+        with self._generate_lock, torch.no_grad():
+            missing = set(state) - set(self.model.state_dict())
+            if missing:
+                raise KeyError(f"unknown weights: {sorted(missing)[:5]}")
+            self.model.load_state_dict(state, strict=False)
 
 class HFPolicy:
     """`hf:<model>`: options temperature, top_p, max_new_tokens, device, dtype, max_batch_size."""
@@ -352,8 +201,8 @@ class HFPolicy:
         self.params = SamplingParams(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
         self.engine = engine or HFEngine(model, device=device, dtype=dtype, max_batch_size=max_batch_size)
 
-    def spawn(self, env: Any, *, seed: int, player: str | None = None) -> HFAgent:
-        return HFAgent(self.engine, self.params, order=seed)
+    def spawn(self, env: Any, *, seed: int, player: str | None = None) -> EngineAgent:
+        return EngineAgent(self.engine, self.params, order=seed)
 
     async def aclose(self) -> None:
         await self.engine.aclose()

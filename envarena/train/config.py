@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from envarena.errors import InvalidOptionError
 
-__all__ = ["LoraSettings", "TinyModel", "TrainConfig", "load_config"]
+__all__ = ["LoraSettings", "TinyModel", "TrainConfig", "VLLMSettings", "load_config"]
 
 
 class _Strict(BaseModel):
@@ -38,6 +38,17 @@ class LoraSettings(_Strict):
     target_modules: list[str] | str = "all-linear"
 
 
+class VLLMSettings(_Strict):
+    """The in-process vLLM engine used with `generator: vllm` (colocated with the trainer)."""
+
+    dtype: str = "auto"  # bfloat16 on CUDA, float32 on CPU
+    gpu_memory_utilization: float = Field(default=0.35, gt=0.0, le=1.0)
+    kv_cache_gb: float = Field(default=1.0, gt=0.0)  # CPU only (VLLM_CPU_KVCACHE_SPACE)
+    max_model_len: int = Field(default=4096, ge=64)
+    enforce_eager: bool = True  # torch.compile start-up costs minutes on CPU
+    sleep_mode: bool = True  # GPU only: free vLLM's memory while the trainer updates
+
+
 class TrainConfig(_Strict):
     # what to train, on what
     model: str = "smollm2-135m"
@@ -45,6 +56,10 @@ class TrainConfig(_Strict):
     env_id: str = "text/arithmetic-v0"
     env_kwargs: dict[str, Any] = Field(default_factory=dict)
     seed: int = 0
+    # generation: "hf" shares the trainer's model; "vllm" runs an in-process vLLM engine
+    # that receives the updated weights after every optimiser step
+    generator: Literal["hf", "vllm"] = "hf"
+    vllm: VLLMSettings = Field(default_factory=VLLMSettings)
     # rollouts
     steps: int = Field(default=50, ge=1)
     tasks_per_step: int = Field(default=8, ge=1)
@@ -66,6 +81,10 @@ class TrainConfig(_Strict):
     kl_coef: float = Field(default=0.0, ge=0.0)
     entropy_coef: float = Field(default=0.0, ge=0.0)
     loss_agg: Literal["token_mean", "seq_mean"] = "token_mean"
+    # training-inference mismatch: old log-probs are recomputed by the trainer, and each token's
+    # loss is weighted by min(pi_old / pi_behaviour, tis_cap) (truncated importance sampling;
+    # None turns the correction off)
+    tis_cap: float | None = Field(default=2.0, ge=1.0)
     updates_per_batch: int = Field(default=1, ge=1)
     micro_batch_size: int = Field(default=16, ge=1)
     # optimisation

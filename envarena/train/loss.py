@@ -30,11 +30,14 @@ def policy_loss(
     entropy: Any = None,
     entropy_coef: float = 0.0,
     aggregation: str = "token_mean",
+    weights: Any = None,
 ) -> LossParts:
     """PPO-style clipped surrogate with separate low/high clip ("clip-higher").
 
     All tensors are [batch, time]; `mask` is 1 on sampled tokens. KL to the reference uses
     the k3 estimator exp(r - l) - (r - l) - 1, which is unbiased and never negative.
+    `weights` (detached, [batch, time]) scale each token's policy-gradient term: the
+    truncated importance weights that correct for sampling with a different engine.
     """
     import torch
 
@@ -43,6 +46,8 @@ def policy_loss(
     unclipped = ratio * advantages
     clipped = torch.clamp(ratio, 1.0 - clip_low, 1.0 + clip_high) * advantages
     per_token = -torch.minimum(unclipped, clipped)
+    if weights is not None:
+        per_token = per_token * weights.detach()
     kl = torch.zeros_like(per_token)
     if ref_logprobs is not None and kl_coef > 0:
         delta = ref_logprobs - logprobs
