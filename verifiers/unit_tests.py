@@ -33,14 +33,12 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from importlib import resources
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from envarena.sandbox import ExecResult, Limits, Sandbox, default_sandbox
+from envarena.sandbox import ExecResult, Limits, Sandbox, default_sandbox, plain_data
 from envarena.types import Score
-from envarena.verifiers import plain_data
 from envarena.verifiers.isolated import IsolatedRunner, IsolatedTimeout
 
 __all__ = ["TestSuite", "run_unit_tests"]
@@ -234,7 +232,8 @@ def _check(
 
 _HARNESS = """
 def __envarena_main(entry_point, calls, nonce):
-    import os, sys, types
+    import json, os, sys, types
+    from envarena_plain_data import decode, encode
 
     def report(index, ok, payload):
         line = json.dumps(dict(i=index, ok=ok, v=payload), separators=(",", ":"))
@@ -247,7 +246,7 @@ def __envarena_main(entry_point, calls, nonce):
         exec(compile(source.read(), "solution.py", "exec"), module.__dict__)
     function = module.__dict__.get(entry_point)
     if not callable(function):
-        os.write(2, f"NameError: the program defines no function named {entry_point}()\\n".encode())
+        os.write(2, f"NameError: the program defines no function named {{entry_point}}()\\n".encode())
         raise SystemExit(1)
     for index, arguments in enumerate(calls):
         try:
@@ -263,8 +262,9 @@ __envarena_main({entry_point!r}, {calls!r}, {nonce!r})
 
 
 def _harness(entry_point: str, calls: list[tuple[int, str]], nonce: str) -> str:
-    codec = resources.files("envarena.verifiers").joinpath("plain_data.py").read_text()
-    return codec + _HARNESS.format(entry_point=entry_point, calls=[arguments for _, arguments in calls], nonce=nonce)
+    """The sandboxed program: load the candidate, call it on each recorded argument list,
+    report each result as plain data (the codec is preinstalled in every sandbox worker)."""
+    return _HARNESS.format(entry_point=entry_point, calls=[arguments for _, arguments in calls], nonce=nonce)
 
 
 def _read_results(result: ExecResult, nonce: str, count: int) -> dict[int, tuple[bool, Any]]:

@@ -222,7 +222,7 @@ class DockerBackend:
 # In the container the worker runs one job given on the command line and prints the result.
 _DOCKER_ENTRY = (
     "import sys, json, types; src, job = sys.argv[1], json.loads(sys.argv[2]); "
-    "m = types.ModuleType('worker'); exec(src, m.__dict__); "
+    "m = types.ModuleType('worker'); exec(src, m.__dict__); m._install_plain_data(); "
     "print(json.dumps(m.run_job(job, 0)))"
 )
 

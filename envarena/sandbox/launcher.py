@@ -34,8 +34,11 @@ class WorkerDied(RuntimeError):
 
 
 def worker_source() -> str:
-    """The worker's code, passed on the command line so no host file needs to be visible."""
-    return resources.files("envarena.sandbox").joinpath("worker.py").read_text()
+    """The worker's code, passed on the command line so no host file needs to be visible,
+    with the plain-data codec it installs for jobs (`import envarena_plain_data`)."""
+    files = resources.files("envarena.sandbox")
+    codec = files.joinpath("plain_data.py").read_text()
+    return f"_PLAIN_DATA_SOURCE = {codec!r}\n" + files.joinpath("worker.py").read_text()
 
 
 _COUNT_TTL_S = 0.5
@@ -78,6 +81,7 @@ class WorkerProcess:
         self.backend, self.uid, self._cleanup = backend, uid, list(cleanup)
         self.jobs = 0
         self.dirty = False
+        self._status_pending = False
         self.process = subprocess.Popen(
             list(argv),
             stdin=subprocess.PIPE,
@@ -104,10 +108,22 @@ class WorkerProcess:
         (size,) = struct.unpack(">I", header)
         reply: dict[str, Any] = json.loads(self._read_exactly(size, deadline_s))
         self.jobs += 1
-        # After the reply the worker cleans up and says whether it is fit for another job.
-        self.dirty = self._read_exactly(1, extra_seconds) != b"\x00"
+        # After the reply the worker cleans up and then says whether it is fit for another
+        # job. That word is read by `settle`, when the worker is next needed, so the cleanup
+        # runs while the caller already has its result.
+        self._status_pending = True
         reply.pop("cpu_killed", None)
         return ExecResult(**reply, backend=self.backend)
+
+    def settle(self, timeout: float = 5.0) -> bool:
+        """Wait for the worker's word on its last job: True when it is alive and clean."""
+        if self._status_pending:
+            try:
+                self.dirty = self._read_exactly(1, timeout) != b"\x00"
+            except WorkerDied:
+                return False
+            self._status_pending = False
+        return self.alive() and not self.dirty
 
     def _read_exactly(self, size: int, timeout: float) -> bytes:
         assert self.process.stdout is not None

@@ -42,20 +42,27 @@ class WorkerPool:
         self._closed = False
 
     def _acquire(self) -> WorkerProcess:
-        with self._lock:
-            while True:
-                if self._closed:
-                    raise RuntimeError("the sandbox pool is closed")
-                while self._idle:
-                    worker = self._idle.pop()
-                    if worker.alive():
-                        return worker
-                    worker.kill()
-                    self._started -= 1
-                if self._started < self.size:
-                    self._started += 1
-                    break
-                self._lock.wait()
+        while True:
+            worker = None
+            with self._lock:
+                while True:
+                    if self._closed:
+                        raise RuntimeError("the sandbox pool is closed")
+                    if self._idle:
+                        worker = self._idle.pop()
+                        break
+                    if self._started < self.size:
+                        self._started += 1
+                        break
+                    self._lock.wait()
+            # Outside the lock: starting a worker, or waiting for one's word, holds up no other.
+            if worker is None:
+                return self._start()
+            if worker.settle():
+                return worker
+            self._discard(worker)
+
+    def _start(self) -> WorkerProcess:
         try:
             return self.launcher.start()
         except BaseException:
@@ -64,15 +71,22 @@ class WorkerPool:
                 self._lock.notify()
             raise
 
+    def _discard(self, worker: WorkerProcess) -> None:
+        worker.kill()
+        with self._lock:
+            self._started -= 1
+            self._lock.notify()
+
     def _release(self, worker: WorkerProcess, healthy: bool) -> None:
-        reusable = healthy and not worker.dirty and worker.jobs < self.max_jobs
+        """Back to the pool, or killed. Whether its last job left it clean is only known
+        once the worker has cleaned up: `_acquire` asks (`settle`) before reusing it."""
+        reusable = healthy and worker.jobs < self.max_jobs
         with self._lock:
             if reusable and not self._closed:
                 self._idle.append(worker)
-            else:
-                worker.kill()
-                self._started -= 1
-            self._lock.notify()
+                self._lock.notify()
+                return
+        self._discard(worker)
 
     def run(self, job: Job) -> ExecResult:
         worker = self._acquire()

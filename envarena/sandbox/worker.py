@@ -441,6 +441,19 @@ _PRELOAD = (
 )
 
 
+def _install_plain_data():
+    """Jobs exchange results with the trusted side as plain data (plain_data.py, prepended to
+    this source by the launcher as `_PLAIN_DATA_SOURCE`). Installed once here as a module,
+    `import envarena_plain_data` costs a job nothing instead of compiling the codec each time."""
+    source = globals().get("_PLAIN_DATA_SOURCE")
+    if source:
+        import types
+
+        module = types.ModuleType("envarena_plain_data")
+        exec(compile(source, "envarena_plain_data.py", "exec"), module.__dict__)
+        sys.modules["envarena_plain_data"] = module
+
+
 def _preload():
     import importlib
 
@@ -476,6 +489,7 @@ def main():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     once = "--once" in sys.argv
     os.environ.clear()
+    _install_plain_data()
     if not once:  # a one-job worker would pay the imports and never profit
         _preload()
     baseline = _read_state()

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from envarena.sandbox import Limits
 from envarena.verifiers import TestSuite, run_unit_tests
-from envarena.verifiers.plain_data import PlainDataError, decode, dumps, encode, loads
+from envarena.sandbox.plain_data import PlainDataError, decode, dumps, encode, loads
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
