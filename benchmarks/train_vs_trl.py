@@ -6,7 +6,10 @@ the same max completion length, learning rate and temperature. Each trainer runs
 process, so peak memory (max RSS) is its own. The reward both see is the environment's
 verifier (outcome). Prints generated tokens/s and peak memory, and the ratios. envarena
 accumulates gradients over micro-batches of 8 sequences (exactly the same token-mean loss
-over the same optimizer batch); TRL computes its batch in one pass, as configured.
+over the same optimizer batch); TRL computes its batch in one pass, as configured. envarena
+runs twice: generating with the `hf` engine (sharing the trainer's model) and with
+`generator: vllm` (in-process vLLM, weights loaded after every step; skipped when vLLM is
+not installed).
 
     python benchmarks/train_vs_trl.py [--steps 4] [--prompts 4] [--group 8] [--max-new-tokens 48]
 """
@@ -14,6 +17,7 @@ over the same optimizer batch); TRL computes its batch in one pass, as configure
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import resource
 import subprocess
@@ -24,14 +28,14 @@ ENV_ID = "text/arithmetic-v0"
 ENV_KWARGS = {"difficulty": "easy", "max_attempts": 1}
 
 
-def run_envarena(args: argparse.Namespace) -> dict:
+def run_envarena(args: argparse.Namespace, generator: str = "hf") -> dict:
     from envarena.train import Trainer, load_config
 
     config = load_config(None, [
         "model=smollm2-135m", f"env_id={ENV_ID}", f"env_kwargs={json.dumps(ENV_KWARGS)}", f"steps={args.steps}",
         f"tasks_per_step={args.prompts}", f"group_size={args.group}", f"max_new_tokens={args.max_new_tokens}",
         "temperature=0.8", "lr=1e-6", "eval_every=0", f"checkpoint_every={args.steps + 1}", "episode_reward=outcome",
-        "turn_weight=0", f"micro_batch_size={args.micro_batch}",
+        "turn_weight=0", f"micro_batch_size={args.micro_batch}", f"generator={generator}",
     ])
     import tempfile
 
@@ -89,7 +93,10 @@ def run_trl(args: argparse.Namespace) -> dict:
 
 
 def child(which: str, args: argparse.Namespace) -> None:
-    result = run_envarena(args) if which == "envarena" else run_trl(args)
+    if which == "trl":
+        result = run_trl(args)
+    else:
+        result = run_envarena(args, "vllm" if which == "envarena-vllm" else "hf")
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["tokens_per_s"] = result["generated_tokens"] / result["seconds"]
     print("RESULT " + json.dumps(result))
@@ -103,13 +110,16 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--micro-batch", type=int, default=8,
                         help="envarena's micro-batch (gradient accumulation over the same optimizer batch)")
-    parser.add_argument("--child", choices=["envarena", "trl"])
+    parser.add_argument("--child", choices=["envarena", "envarena-vllm", "trl"])
     args = parser.parse_args()
     if args.child:
         child(args.child, args)
         return
     results = {}
-    for which in ("envarena", "trl"):
+    runs = ["envarena", "trl"]
+    if importlib.util.find_spec("vllm") is not None:
+        runs.insert(1, "envarena-vllm")
+    for which in runs:
         command = [sys.executable, __file__, "--child", which, "--steps", str(args.steps), "--prompts", str(args.prompts),
                    "--group", str(args.group), "--max-new-tokens", str(args.max_new_tokens),
                    "--micro-batch", str(args.micro_batch)]
@@ -126,6 +136,11 @@ def main() -> None:
         print(f"{name:10s} {r['seconds']:8.1f} {r['generated_tokens']:10.0f} {r['tokens_per_s']:9.1f} {r['peak_rss_mb']:12.0f}")
     print(f"tokens/s ratio envarena/TRL: {e['tokens_per_s'] / t['tokens_per_s']:.2f}x (goal >= 1.5x); "
           f"peak memory ratio envarena/TRL: {e['peak_rss_mb'] / t['peak_rss_mb']:.2f} (goal <= 1.0)")
+    if "envarena-vllm" in results:
+        v = results["envarena-vllm"]
+        print(f"tokens/s ratio envarena(vllm)/TRL: {v['tokens_per_s'] / t['tokens_per_s']:.2f}x; "
+              f"envarena(vllm)/envarena(hf): {v['tokens_per_s'] / e['tokens_per_s']:.2f}x; "
+              f"peak memory ratio envarena(vllm)/TRL: {v['peak_rss_mb'] / t['peak_rss_mb']:.2f}")
 
 
 if __name__ == "__main__":
