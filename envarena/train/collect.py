@@ -9,6 +9,7 @@ the optimiser; the trainer hands it new weights through `sync_weights`.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -49,13 +50,14 @@ def build_engine(config: TrainConfig, model: Any, tokenizer: Any) -> GenerationE
     from envarena.agents.vllm_engine import VLLMEngine
 
     settings = config.vllm
+    # vLLM's CPU backend sizes its KV cache from the environment (it would take most of RAM).
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", f"{settings.kv_cache_gb:g}")
     engine = VLLMEngine(
         config.model,
         dtype=settings.dtype,
         seed=config.seed,
         enforce_eager=settings.enforce_eager,
         gpu_memory_utilization=settings.gpu_memory_utilization,
-        kv_cache_gb=settings.kv_cache_gb,
         max_model_len=settings.max_model_len,
         enable_sleep_mode=settings.sleep_mode,
         max_batch_size=max(64, config.concurrency),
