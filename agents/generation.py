@@ -27,7 +27,13 @@ from pydantic import BaseModel, Field
 from envarena.agents.chat_format import ChatFormat, parse_tool_calls
 from envarena.types import Message, TokenTrace, Tool
 
-__all__ = ["BatchingEngine", "EngineAgent", "Generation", "GenerationEngine", "SamplingParams"]
+__all__ = ["BatchingEngine", "EngineAgent", "Generation", "GenerationEngine", "SamplingParams", "turn_seed"]
+
+
+def turn_seed(episode_seed: int, turn: int) -> int:
+    """The sampling seed of one turn of one episode, the same for every backend, so an engine
+    with per-request seeds (vLLM, an OpenAI-compatible server) repeats a rollout exactly."""
+    return (episode_seed * 1_000_003 + turn) % (2**31)
 
 
 class SamplingParams(BaseModel):
@@ -273,8 +279,7 @@ class EngineAgent:
 
     async def act(self, observation: list[Message], tools: Sequence[Tool]) -> Message:
         prompt = self.next_prompt(observation, tools)
-        seed = (self.order * 1_000_003 + self.turn) % (2**31)
-        generation = await self.engine.generate(prompt, self.params, self.order, seed)
+        generation = await self.engine.generate(prompt, self.params, self.order, turn_seed(self.order, self.turn))
         self.turn += 1
         message = parse_tool_calls(self.engine.decode_reply(generation.completion_ids))
         self.history.append(message)

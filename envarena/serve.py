@@ -1,8 +1,10 @@
-"""`envarena serve MODEL`: an OpenAI-compatible chat server over the `hf` backend.
+"""`envarena serve MODEL`: an OpenAI-compatible server over the `hf` backend.
 
-Small deployments and tests then use the same client path as `vllm serve`: chat
-completions with tools, log-probs and (vLLM-style) returned token ids, optional streaming.
-Requests from concurrent clients are batched by the engine.
+Small deployments and tests then use the same client paths as `vllm serve`: chat
+completions with tools, log-probs and (vLLM-style) returned token ids, optional streaming;
+and completions from prompt token ids (token-in, token-out: the `openai:` agent renders the
+chat itself and sends ids, so turn t+1 extends turn t exactly). Requests from concurrent
+clients are batched by the engine.
 """
 
 
@@ -38,6 +40,23 @@ class _ChatRequest(BaseModel):
     return_tokens_as_token_ids: bool = False
 
 
+class _CompletionRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    model: str = ""
+    prompt: list[int] | str
+    temperature: float = Field(default=1.0, ge=0.0, le=2.0)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    max_tokens: int = Field(default=16, ge=1)
+    stop: str | list[str] | None = None
+    n: int = 1
+    seed: int | None = None
+    logprobs: int | None = Field(default=None, ge=0)
+    return_token_ids: bool = False
+    return_tokens_as_token_ids: bool = False
+    skip_special_tokens: bool = True
+
+
 def _message(raw: dict[str, Any]) -> Message:
     calls = [
         ToolCall.parse(c.get("id", f"call_{i}"), c["function"]["name"], c["function"].get("arguments") or "{}")
@@ -70,6 +89,43 @@ def build_app(engine: "HFEngine", served_name: str) -> Any:
     @app.get("/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.post("/v1/completions")
+    async def complete(request: Request) -> Any:
+        try:
+            body = _CompletionRequest.model_validate(await request.json())
+        except (ValidationError, json.JSONDecodeError) as err:
+            return error(400, f"bad request: {err}")
+        if body.n != 1:
+            return error(400, "only n=1 is supported")
+        prompt_ids = body.prompt if isinstance(body.prompt, list) else engine.tokenizer.encode(body.prompt)
+        if not prompt_ids or any(not 0 <= t < len(engine.tokenizer) for t in prompt_ids):
+            return error(400, "the prompt must be non-empty token ids of this model's vocabulary")
+        stop = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
+        params = SamplingParams(temperature=body.temperature, top_p=body.top_p, max_new_tokens=body.max_tokens,
+                                stop=stop)
+        generation = await engine.generate(list(prompt_ids), params, seed=body.seed)
+        completion = generation.completion_ids
+        text = (engine.tokenizer.decode(completion, skip_special_tokens=True) if body.skip_special_tokens
+                else engine.decode_reply(completion))
+        choice: dict[str, Any] = {"index": 0, "text": text, "finish_reason": generation.finish_reason, "logprobs": None}
+        if body.logprobs is not None:
+            tokens = [f"token_id:{t}" if body.return_tokens_as_token_ids else engine.tokenizer.decode([t])
+                      for t in completion]
+            choice["logprobs"] = {"tokens": tokens, "token_logprobs": generation.logprobs,
+                                  "top_logprobs": None, "text_offset": None}
+        if body.return_token_ids:
+            choice["token_ids"] = completion
+            choice["prompt_token_ids"] = list(prompt_ids)
+        return {
+            "id": f"cmpl-{uuid.uuid4().hex}",
+            "object": "text_completion",
+            "created": int(time.time()),
+            "model": served_name,
+            "choices": [choice],
+            "usage": {"prompt_tokens": len(prompt_ids), "completion_tokens": len(completion),
+                      "total_tokens": len(prompt_ids) + len(completion)},
+        }
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Any:
