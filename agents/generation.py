@@ -27,7 +27,10 @@ from pydantic import BaseModel, Field
 from envarena.agents.chat_format import ChatFormat, parse_tool_calls
 from envarena.types import Message, TokenTrace, Tool
 
-__all__ = ["BatchingEngine", "EngineAgent", "Generation", "GenerationEngine", "SamplingParams", "stop_token_ids", "turn_seed"]
+__all__ = [
+    "BatchingEngine", "EngineAgent", "EnginePolicy", "Generation", "GenerationEngine", "SamplingParams",
+    "stop_token_ids", "turn_seed",
+]
 
 
 def stop_token_ids(tokenizer: Any, generation_eos: int | Sequence[int] | None) -> set[int]:
@@ -306,3 +309,19 @@ class EngineAgent:
     def close(self) -> None:
         """Called by the rollout engine when the episode ends."""
         self.engine.unregister()
+
+
+class EnginePolicy:
+    """A policy over any generation engine: one `EngineAgent` per episode. `hf:` and `vllm:`
+    build their engine and are this; the trainer wraps the engine it owns (`owns_engine=False`:
+    the end of a rollout must not close it)."""
+
+    def __init__(self, spec: str, engine: GenerationEngine, params: SamplingParams, *, owns_engine: bool = True) -> None:
+        self.spec, self.engine, self.params, self.owns_engine = spec, engine, params, owns_engine
+
+    def spawn(self, env: Any, *, seed: int, player: str | None = None) -> EngineAgent:
+        return EngineAgent(self.engine, self.params, order=seed)
+
+    async def aclose(self) -> None:
+        if self.owns_engine:
+            await self.engine.aclose()

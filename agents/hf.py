@@ -12,7 +12,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from envarena.agents.chat_format import ChatFormat
-from envarena.agents.generation import BatchingEngine, EngineAgent, Generation, SamplingParams, stop_token_ids
+from envarena.agents.generation import (
+    BatchingEngine,
+    EngineAgent,
+    EnginePolicy,
+    Generation,
+    SamplingParams,
+    stop_token_ids,
+)
 from envarena.agents.models import resolve_model
 
 __all__ = ["Generation", "HFAgent", "HFEngine", "HFPolicy", "SamplingParams"]
@@ -176,7 +183,8 @@ class HFEngine(BatchingEngine):
                 raise KeyError(f"unknown weights: {sorted(missing)[:5]}")
             self.model.load_state_dict(state, strict=False)
 
-class HFPolicy:
+
+class HFPolicy(EnginePolicy):
     """`hf:<model>`: options temperature, top_p, max_new_tokens, device, dtype, max_batch_size."""
 
     def __init__(
@@ -191,12 +199,6 @@ class HFPolicy:
         max_batch_size: int = 16,
         engine: HFEngine | None = None,
     ) -> None:
-        self.spec = f"hf:{model}"
-        self.params = SamplingParams(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
-        self.engine = engine or HFEngine(model, device=device, dtype=dtype, max_batch_size=max_batch_size)
-
-    def spawn(self, env: Any, *, seed: int, player: str | None = None) -> EngineAgent:
-        return EngineAgent(self.engine, self.params, order=seed)
-
-    async def aclose(self) -> None:
-        await self.engine.aclose()
+        params = SamplingParams(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
+        engine = engine or HFEngine(model, device=device, dtype=dtype, max_batch_size=max_batch_size)
+        super().__init__(f"hf:{model}", engine, params)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from envarena.agents.generation import EngineAgent, SamplingParams
+from envarena.agents.generation import EnginePolicy, SamplingParams
 
 __all__ = ["VLLMPolicy"]
 
 
-class VLLMPolicy:
+class VLLMPolicy(EnginePolicy):
     """`vllm:<model>`: options temperature, top_p, max_new_tokens, dtype, max_batch_size, and
     any `VLLMEngine` / `vllm.LLM` option (enforce_eager, gpu_memory_utilization, max_model_len, ...)."""
 
@@ -31,16 +31,9 @@ class VLLMPolicy:
         engine: Any = None,
         **engine_args: Any,
     ) -> None:
-        self.spec = f"vllm:{model}"
-        self.params = SamplingParams(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
+        params = SamplingParams(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
         if engine is None:
             from envarena.agents.vllm_engine import VLLMEngine  # says clearly when vLLM is missing
 
             engine = VLLMEngine(model, dtype=dtype, max_batch_size=max_batch_size, **engine_args)
-        self.engine = engine
-
-    def spawn(self, env: Any, *, seed: int, player: str | None = None) -> EngineAgent:
-        return EngineAgent(self.engine, self.params, order=seed)
-
-    async def aclose(self) -> None:
-        await self.engine.aclose()
+        super().__init__(f"vllm:{model}", engine, params)

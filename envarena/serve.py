@@ -47,10 +47,10 @@ class _CompletionRequest(BaseModel):
     prompt: list[int] | str
     temperature: float = Field(default=1.0, ge=0.0, le=2.0)
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
-    max_tokens: int = Field(default=16, ge=1)
+    max_tokens: int = Field(default=16, ge=1, le=8192)
     stop: str | list[str] | None = None
     n: int = 1
-    seed: int | None = None
+    seed: int | None = None  # kept for vLLM compatibility; the hf engine samples from torch's global generator
     logprobs: int | None = Field(default=None, ge=0)
     return_token_ids: bool = False
     return_tokens_as_token_ids: bool = False
@@ -104,7 +104,10 @@ def build_app(engine: "HFEngine", served_name: str) -> Any:
         stop = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
         params = SamplingParams(temperature=body.temperature, top_p=body.top_p, max_new_tokens=body.max_tokens,
                                 stop=stop)
-        generation = await engine.generate(list(prompt_ids), params, seed=body.seed)
+        try:
+            generation = await engine.generate(list(prompt_ids), params, seed=body.seed)
+        except Exception as err:  # a clear OpenAI-style error, not a bare 500
+            return error(500, f"generation failed: {type(err).__name__}: {err}")
         completion = generation.completion_ids
         text = (engine.tokenizer.decode(completion, skip_special_tokens=True) if body.skip_special_tokens
                 else engine.decode_reply(completion))

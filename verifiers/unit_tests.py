@@ -17,8 +17,11 @@ never run where the candidate ran. Three steps, three processes:
    tests use (`poly`, `encode_cyclic`, even the entry point by name) resolve to the
    reference program, not to anything the candidate defined.
 
-A test statement is one statement of `check(candidate)` that holds an `assert`; the others
-are setup. A crash or hang during call k still credits the tests whose calls came before.
+A test statement is one statement of `check(candidate)` that asserts something about
+`candidate`; the others are setup. A crash or hang during call k still credits the tests
+whose calls came before. A call is answered only if the candidate was run on exactly those
+arguments: a test that feeds the candidate's own output back into it (none in HumanEval or
+the function bank) fails a correct candidate whose output differs from the reference's.
 """
 
 from __future__ import annotations

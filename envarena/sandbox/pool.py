@@ -102,7 +102,12 @@ class WorkerPool:
 
     async def arun(self, job: Job) -> ExecResult:
         """Like `run`; cancelling the caller kills the worker at once (nothing outlives it)."""
-        worker = await asyncio.to_thread(self._acquire)
+        acquiring = asyncio.ensure_future(asyncio.to_thread(self._acquire))
+        try:
+            worker = await asyncio.shield(acquiring)
+        except asyncio.CancelledError:  # the thread still gets a worker: give it back when it does
+            acquiring.add_done_callback(self._release_unused)
+            raise
         healthy = False
         try:
             result = await asyncio.to_thread(worker.request, job)
@@ -112,6 +117,10 @@ class WorkerPool:
             return died.as_result(self.launcher.name)
         finally:
             self._release(worker, healthy)
+
+    def _release_unused(self, acquired: asyncio.Future[WorkerProcess]) -> None:
+        if not acquired.cancelled() and acquired.exception() is None:
+            self._release(acquired.result(), healthy=True)
 
     def close(self) -> None:
         with self._lock:

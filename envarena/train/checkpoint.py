@@ -17,12 +17,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["latest_checkpoint", "load_checkpoint", "save_checkpoint"]
+__all__ = ["latest_checkpoint", "load_checkpoint", "rng_state", "save_checkpoint", "set_rng_state"]
 
 _KEEP = 2
 
 
-def _rng_state() -> dict[str, Any]:
+def rng_state() -> dict[str, Any]:
+    """Every random generator the run draws from (python, numpy, torch, cuda)."""
     import torch
 
     state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
@@ -31,7 +32,7 @@ def _rng_state() -> dict[str, Any]:
     return state
 
 
-def _set_rng_state(state: dict[str, Any]) -> None:
+def set_rng_state(state: dict[str, Any]) -> None:
     import torch
 
     random.setstate(state["python"])
@@ -53,7 +54,7 @@ def save_checkpoint(run_dir: Path, step: int, model: Any, tokenizer: Any, optimi
     trainable = {name: p.detach().cpu() for name, p in model.named_parameters() if p.requires_grad}
     torch.save(
         {"step": step, "trainable": trainable, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-         "rng": _rng_state()},
+         "rng": rng_state()},
         staging / "state.pt",
     )
     shutil.rmtree(final, ignore_errors=True)
@@ -84,5 +85,5 @@ def load_checkpoint(path: Path, model: Any, optimizer: Any, scheduler: Any) -> i
         raise RuntimeError(f"checkpoint does not fit the model: {missing.unexpected_keys[:3]}")
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
-    _set_rng_state(state["rng"])
+    set_rng_state(state["rng"])
     return int(state["step"])

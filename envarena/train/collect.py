@@ -16,27 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from envarena.agents.generation import EngineAgent, GenerationEngine, SamplingParams
+from envarena.agents.generation import EnginePolicy, GenerationEngine, SamplingParams
 from envarena.errors import InvalidOptionError
 from envarena.rollout import RolloutConfig, run_rollout
 from envarena.train.config import TrainConfig
 from envarena.train.weights import exported_weights
 from envarena.types import Episode
 
-__all__ = ["EnginePolicy", "RolloutCollector", "build_engine"]
-
-
-class EnginePolicy:
-    """A policy over any generation engine (what `hf:` and `vllm:` share)."""
-
-    def __init__(self, spec: str, engine: GenerationEngine, params: SamplingParams) -> None:
-        self.spec, self.engine, self.params = spec, engine, params
-
-    def spawn(self, env: Any, *, seed: int, player: str | None = None) -> EngineAgent:
-        return EngineAgent(self.engine, self.params, order=seed)
-
-    async def aclose(self) -> None:
-        return None  # the collector owns the engine for the whole run
+__all__ = ["RolloutCollector", "build_engine"]
 
 
 def build_engine(config: TrainConfig, model: Any, tokenizer: Any) -> GenerationEngine:
@@ -74,7 +61,7 @@ class RolloutCollector:
         self.episode_reward = episode_reward
         params = SamplingParams(temperature=config.temperature, top_p=config.top_p,
                                 max_new_tokens=config.max_new_tokens)
-        self.policy = EnginePolicy(f"{config.generator}:{config.model}", engine, params)
+        self.policy = EnginePolicy(f"{config.generator}:{config.model}", engine, params, owns_engine=False)
 
     def sync_weights(self, model: Any) -> float:
         """Give the engine the policy's current weights; returns the seconds it took."""

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from envarena.registration import registry
-from envarena.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from envarena.train.checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from envarena.train.collect import RolloutCollector, build_engine
 from envarena.train.config import TinyModel, TrainConfig
 from envarena.train.update import PolicyUpdater
@@ -83,8 +83,16 @@ class Trainer:
             self.step = load_checkpoint(checkpoint, self.model, self.optimizer, self.scheduler)
             self._truncate_metrics(self.step)
             self.log(f"resumed from {checkpoint.name} at step {self.step}")
-        engine = build_engine(config, self.model, self.tokenizer)  # after a resume: it gets the restored weights
+        # After a resume the engine gets the restored weights. Starting vLLM reseeds python,
+        # numpy and torch (its worker calls set_random_seed), so the restored (or freshly
+        # seeded) generator states are put back afterwards: the run stays exactly resumable.
+        generators = rng_state()
+        engine = build_engine(config, self.model, self.tokenizer)
+        set_rng_state(generators)
         self.collector = RolloutCollector(config, self.run_dir, engine, self._episode_reward)
+        if config.generator == "vllm" and config.top_p < 1.0 and config.tis_cap is not None:
+            self.log("note: with top_p < 1, vLLM's log-probs are those of the renormalised top-p distribution and "
+                     "the trainer's are not, so importance weights sit below 1 on average (see mismatch_* metrics)")
         (self.run_dir / "config.json").write_text(config.model_dump_json(indent=1))
 
     @property

@@ -67,4 +67,8 @@ def test_vllm_generates_trains_and_receives_every_update(tmp_path, smollm2):
     gc.collect()
     resumed = Trainer(_config(2), tmp_path / "run", log=lambda line: None)
     assert resumed.step == 2
+    import torch
+
+    saved = torch.load(tmp_path / "run" / "checkpoint-000002" / "state.pt", weights_only=False)["rng"]
+    assert torch.equal(torch.get_rng_state(), saved["torch"])  # starting vLLM did not reseed the run
     assert resumed.collector.engine.logprobs_of(prompt, completion) == pytest.approx(trained, abs=2e-3)
