@@ -202,13 +202,6 @@ REAL_ANSWERS = [
 ]
 
 
-@pytest.mark.parametrize(("answer", "reference", "question"), REAL_ANSWERS)
-def test_real_answers_reach_the_judge(answer, reference, question):
-    value, agent, feedback = judged(answer, reference, question)
-    assert value == 1.0, (answer, feedback)
-    assert len(agent.prompts) == 1
-
-
 def test_the_judge_is_shown_exactly_the_screened_text_inside_a_fresh_boundary():
     answer = "It is\u200b Pa\u00adris, ＰＡＲＩＳ."
     _, first, _ = judged(answer)
@@ -493,8 +486,8 @@ REAL_ANSWERS_NEAR_THE_RULES = [
 ]
 
 
-@pytest.mark.parametrize(("answer", "reference", "question"), REAL_ANSWERS_NEAR_THE_RULES)
-def test_real_answers_near_the_rules_reach_the_judge(answer, reference, question):
+@pytest.mark.parametrize(("answer", "reference", "question"), REAL_ANSWERS + REAL_ANSWERS_NEAR_THE_RULES)
+def test_real_answers_reach_the_judge(answer, reference, question):
     value, agent, feedback = judged(answer, reference, question)
     assert value == 1.0, (answer, feedback)
     assert len(agent.prompts) == 1
