@@ -293,6 +293,10 @@ def test_a_worker_that_cannot_prove_itself_clean_is_replaced():
         client.close()
         peer.close()
         server.close()
+        import time  # on a busy machine the connection reaches TIME-WAIT a moment after close
+        deadline = time.monotonic() + 5
+        while open('/proc/net/sockstat').read().split('tw ')[1].split()[0] == '0' and time.monotonic() < deadline:
+            time.sleep(0.01)
         print('done')
     """
     probe = "print(open('/proc/net/sockstat').read().split('tw ')[1].split()[0])"
