@@ -35,12 +35,6 @@ from envarena.task_env import extract_answer
 from envarena.tools import MAX_MESSAGE_CHARS, MAX_TOOL_CALLS_PER_TURN
 from envarena.types import Message, ToolCall
 
-# ---------------------------------------------------------------------------------------------
-# Known failures in files owned by others: remove an entry when its owner's fix lands.
-# env_id -> "<owner file>: <what fails>"
-KNOWN_FAILURES: dict[str, str] = {}
-# ---------------------------------------------------------------------------------------------
-
 #: Per-step wall-clock bounds, generous next to what was measured on a shared 2-core machine:
 #: text and game steps take under 2 ms honestly and under 0.1 s on any payload here, while a
 #: quadratic parser takes about 4 s on the 32 KiB an environment reads, so 2 s tells them apart.
@@ -58,13 +52,6 @@ SLOW_PROGRAM_ENV = "code/humaneval-v0"
 HUGE = 1_000_000
 
 ENV_IDS = list(envarena.registry)
-
-
-def _params(ids: list[str]) -> list[Any]:
-    return [
-        pytest.param(i, marks=pytest.mark.xfail(strict=False, reason=KNOWN_FAILURES[i])) if i in KNOWN_FAILURES else i
-        for i in ids
-    ]
 
 
 def make_env(env_id: str) -> envarena.Env:
@@ -251,7 +238,7 @@ def play(env: envarena.Env, actions: list[tuple[str, Message | str]], seed: int,
             assert steps <= env.max_turns * 5, f"{label}: episode still running after {steps} steps"
 
 
-@pytest.mark.parametrize("env_id", _params(ENV_IDS))
+@pytest.mark.parametrize("env_id", ENV_IDS)
 def test_every_hostile_payload_gets_a_bounded_answer(env_id):
     env = make_env(env_id)
     actions: list[tuple[str, Message | str]] = list(payloads_for(env_id, sweep=True).items())
@@ -280,7 +267,7 @@ def _action(env_id: str, env: envarena.Env) -> st.SearchStrategy[Message | str]:
     return st.one_of(texts, framed, honest, calls, mixed)
 
 
-@pytest.mark.parametrize("env_id", _params(ENV_IDS))
+@pytest.mark.parametrize("env_id", ENV_IDS)
 @settings(max_examples=12, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 @given(data=st.data())

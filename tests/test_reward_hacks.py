@@ -25,11 +25,6 @@ import envarena
 from envarena.rewards import weighted_sum
 from envarena.types import Message, ToolCall
 
-# ---------------------------------------------------------------------------------------------
-# Known failures in files owned by others: remove an entry when its owner's fix lands.
-# (env_id, hack) -> "<owner file>: <what the hack earned>"
-KNOWN_FAILURES: dict[tuple[str, str], str] = {}
-# ---------------------------------------------------------------------------------------------
 #: Not hacks in these environments: the "trick" is the task itself.
 EXEMPT: dict[tuple[str, str], str] = {
     ("text/copy-v0", "every-number"): "the task is to repeat the digits shown",
@@ -184,10 +179,7 @@ def _params(env_ids: list[str]) -> list[Any]:
     out = []
     for env_id in env_ids:
         for hack in HACKS if _has_tools(env_id) else TEXT_HACKS:
-            reason = KNOWN_FAILURES.get((env_id, hack))
-            marks = [pytest.mark.xfail(strict=False, reason=reason)] if reason else []
-            if (env_id, hack) in EXEMPT:
-                marks = [pytest.mark.skip(reason=EXEMPT[env_id, hack])]
+            marks = [pytest.mark.skip(reason=EXEMPT[env_id, hack])] if (env_id, hack) in EXEMPT else []
             out.append(pytest.param(env_id, hack, marks=marks, id=f"{env_id}-{hack}"))
     return out
 
