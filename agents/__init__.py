@@ -8,6 +8,8 @@ the CLI and the rollout engine call it, environments never do.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 from typing import Any
 
 from envarena.agents.base import Policy
@@ -25,28 +27,49 @@ def load_policy(spec: str, **options: Any) -> Policy:
         if kind == "scripted" and not rest:
             from envarena.agents.scripted import ScriptedPolicy
 
-            return ScriptedPolicy(**options)
+            return _build(ScriptedPolicy, spec, **options)
         if kind == "random" and not rest:
             from envarena.agents.random_agent import RandomPolicy
 
-            return RandomPolicy(**options)
+            return _build(RandomPolicy, spec, **options)
         if kind == "human" and not rest:
             from envarena.agents.human import HumanPolicy
 
-            return HumanPolicy(**options)
+            return _build(HumanPolicy, spec, **options)
         if kind == "hf" and rest:
             from envarena.agents.hf import HFPolicy
 
-            return HFPolicy(rest, **options)
+            return _build(HFPolicy, spec, rest, **options)
         if kind == "openai" and rest:
             from envarena.agents.openai_agent import OpenAIPolicy
 
             model, _, base_url = rest.partition("@")
-            return OpenAIPolicy(model, base_url=base_url or None, **options)
+            return _build(OpenAIPolicy, spec, model, base_url=base_url or None, **options)
         if kind == "vllm" and rest:
             from envarena.agents.vllm_agent import VLLMPolicy
 
-            return VLLMPolicy(rest, **options)
+            return _build(VLLMPolicy, spec, rest, **options)
     except TypeError as err:
         raise InvalidOptionError(f"bad option for agent '{spec}': {err}") from None
     raise InvalidOptionError(f"unknown agent spec '{spec}'; use one of: {_SPECS}")
+
+
+def _build(cls: type[Policy], spec: str, *args: Any, **options: Any) -> Policy:
+    """Construct a backend, naming an option it does not take in words a user can act on
+    (Python's own TypeError speaks of `__init__` and class names the user never typed)."""
+    signature = inspect.signature(cls)
+    params = signature.parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        taken = signature.bind_partial(*args).arguments
+        accepted = [name for name, p in params.items()
+                    if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name not in taken]
+        unknown = [name for name in options if name not in accepted]
+        if unknown and not accepted:
+            raise InvalidOptionError(f"agent '{spec}' takes no options (given: {', '.join(unknown)})")
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], accepted, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise InvalidOptionError(
+                f"agent '{spec}' has no option '{unknown[0]}'{hint} (its options: {', '.join(accepted)})"
+            )
+    return cls(*args, **options)

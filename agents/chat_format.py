@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from envarena.tools import text_tool_call, text_tools_prompt
 from envarena.types import Message, Tool, ToolCall
 
 __all__ = ["ChatFormat", "parse_tool_calls", "tools_system_prompt"]
@@ -26,13 +27,7 @@ _SENTINEL = "\u2063envarena-sentinel\u2063"
 
 def tools_system_prompt(tools: Sequence[Tool]) -> str:
     """How a model whose template knows no tools learns about them (Hermes format)."""
-    schemas = "\n".join(json.dumps(t.openai_schema()["function"]) for t in tools)
-    return (
-        "You can call these tools:\n"
-        f"<tools>\n{schemas}\n</tools>\n"
-        'To call a tool, reply with <tool_call>{"name": "TOOL", "arguments": {...}}</tool_call>. '
-        "Tool results come back in the next message."
-    )
+    return text_tools_prompt([t.openai_schema()["function"] for t in tools])
 
 
 def parse_tool_calls(text: str) -> Message:
@@ -87,9 +82,7 @@ class ChatFormat:
                     for c in m.tool_calls
                 ]
             elif m.tool_calls:  # the model wrote them as text; render them back the same way
-                calls = "".join(
-                    f"<tool_call>{json.dumps({'name': c.name, 'arguments': c.arguments})}</tool_call>" for c in m.tool_calls
-                )
+                calls = "".join(text_tool_call(c.name, c.arguments) for c in m.tool_calls)
                 d["content"] = f"{m.content}\n{calls}".strip()
             if m.tool_call_id:
                 d["tool_call_id"] = m.tool_call_id

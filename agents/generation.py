@@ -11,6 +11,12 @@ optimiser step (`load_weights`), and may give its memory back between phases (`s
 (or, in lockstep, one from every live episode, in a fixed order) and runs them as one
 `generate_batch` call in a worker thread, one batch at a time. `EngineAgent` is one
 episode's conversation kept as exact token ids (token-in, token-out) over any engine.
+
+Tokens are also reported as they are sampled: a request may carry an `on_token` callback
+(the server streams with it), and `tokens_generated` counts every sampled token (the rollout
+progress line reads it), so minutes of generation are never invisible. An engine that can
+report each decoding step sets `streams = True` and takes an `on_token(row, token_id)`
+keyword in `generate_batch`; for the others the tokens are reported when the batch ends.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -29,8 +35,12 @@ from envarena.types import Message, TokenTrace, Tool
 
 __all__ = [
     "BatchingEngine", "EngineAgent", "EnginePolicy", "Generation", "GenerationEngine", "SamplingParams",
-    "stop_token_ids", "turn_seed",
+    "TokenSink", "stop_token_ids", "turn_seed",
 ]
+
+#: Called with each token id of one request as it is sampled, in order, from the thread that
+#: generates (so a caller on an event loop hands it over with `call_soon_threadsafe`).
+TokenSink = Callable[[int], None]
 
 
 def stop_token_ids(tokenizer: Any, generation_eos: int | Sequence[int] | None) -> set[int]:
@@ -55,10 +65,13 @@ class SamplingParams(BaseModel):
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
     max_new_tokens: int = Field(default=256, ge=1)
     stop: tuple[str, ...] = ()
+    # The completion must be JSON valid under this schema (a JSON string), then a stop token:
+    # how a server honours a required tool call. Engines with `constrains = False` refuse it.
+    json_schema: str | None = None
 
     def key(self) -> tuple[Any, ...]:
         """Requests with equal keys can share one batch."""
-        return (self.temperature, self.top_p, self.max_new_tokens, self.stop)
+        return (self.temperature, self.top_p, self.max_new_tokens, self.stop, self.json_schema)
 
 
 @dataclass
@@ -75,6 +88,7 @@ class GenerationEngine(Protocol):
     tokenizer: Any
     format: ChatFormat
     lockstep: bool
+    tokens_generated: int  # every token sampled so far, counted as it is sampled
 
     def generate_batch(
         self, prompts: Sequence[Sequence[int]], params: SamplingParams, seeds: Sequence[int] | None = None
@@ -84,7 +98,7 @@ class GenerationEngine(Protocol):
         ...
 
     async def generate(self, prompt_ids: list[int], params: SamplingParams, order: int = 0,
-                       seed: int | None = None) -> Generation: ...
+                       seed: int | None = None, on_token: TokenSink | None = None) -> Generation: ...
 
     def load_weights(self, weights: Iterable[tuple[str, Any]]) -> None:
         """Take the trainer's updated weights (names as in the Hugging Face checkpoint)."""
@@ -114,6 +128,7 @@ class _Request:
     future: asyncio.Future[Generation]
     order: int = 0  # the requesting episode's agent seed (lockstep batches are sorted by it)
     seed: int | None = None
+    on_token: TokenSink | None = None
 
 
 class BatchingEngine:
@@ -121,6 +136,8 @@ class BatchingEngine:
 
     tokenizer: Any
     format: ChatFormat
+    streams = False  # True: generate_batch reports each decoding step through `on_token`
+    constrains = False  # True: generate_batch honours `SamplingParams.json_schema`
 
     def __init__(self, *, max_batch_size: int = 16, batch_window_ms: float = 10.0) -> None:
         self.max_batch_size = max_batch_size
@@ -130,6 +147,8 @@ class BatchingEngine:
         self._loop_task: asyncio.Task[None] | None = None
         self._generate_lock = threading.Lock()  # one batch at a time (trainer and server share engines)
         self.batch_sizes: list[int] = []
+        self._tokens_done = 0  # tokens of finished batches (exact: their completions' lengths)
+        self._tokens_live = 0  # tokens sampled so far by the batch in flight
         # Lockstep: each batch waits for every live agent and is ordered by spawn index, so
         # its composition never depends on timing; with seeded sampling, rollouts repeat exactly.
         self.lockstep = False
@@ -166,6 +185,11 @@ class BatchingEngine:
             ids.pop()
         return self.tokenizer.decode(ids, skip_special_tokens=False)
 
+    @property
+    def tokens_generated(self) -> int:
+        """Every token sampled so far, including those of the batch being generated."""
+        return self._tokens_done + self._tokens_live
+
     # ------------------------------------------------------------------ async batching
     def expect(self, episodes: int) -> None:
         """Lockstep: the next round starts this many episodes; batch only once all have."""
@@ -183,15 +207,18 @@ class BatchingEngine:
             self._wake.set()
 
     async def generate(
-        self, prompt_ids: list[int], params: SamplingParams, order: int = 0, seed: int | None = None
+        self, prompt_ids: list[int], params: SamplingParams, order: int = 0, seed: int | None = None,
+        on_token: TokenSink | None = None,
     ) -> Generation:
+        if params.json_schema is not None and not self.constrains:
+            raise NotImplementedError(f"{type(self).__name__} cannot constrain a completion to a JSON schema")
         loop = asyncio.get_running_loop()
         if self._queue is None or self._loop_task is None or self._loop_task.done() or self._queue_loop is not loop:
             self._queue = asyncio.Queue()
             self._queue_loop = loop
             self._wake = asyncio.Event()
             self._loop_task = loop.create_task(self._batch_loop(self._queue))
-        request = _Request(list(prompt_ids), params, loop.create_future(), order, seed)
+        request = _Request(list(prompt_ids), params, loop.create_future(), order, seed, on_token)
         await self._queue.put(request)
         assert self._wake is not None
         self._wake.set()
@@ -232,11 +259,29 @@ class BatchingEngine:
 
     def _run_batch(self, requests: list[_Request]) -> list[Generation]:
         seeds = [r.seed for r in requests]
+        sinks = [r.on_token for r in requests]
+
+        def on_token(row: int, token: int) -> None:
+            self._tokens_live += 1
+            sink = sinks[row]
+            if sink is not None:
+                sink(token)
+
         with self._generate_lock:
-            return self.generate_batch(
-                [r.prompt_ids for r in requests], requests[0].params,
-                seeds if all(s is not None for s in seeds) else None,  # type: ignore[arg-type]
-            )  # fmt: skip
+            args = ([r.prompt_ids for r in requests], requests[0].params,
+                    seeds if all(s is not None for s in seeds) else None)  # fmt: skip
+            try:
+                if self.streams:
+                    results = self.generate_batch(*args, on_token=on_token)  # type: ignore[call-arg, arg-type]
+                else:
+                    results = self.generate_batch(*args)  # type: ignore[arg-type]
+                    for row, result in enumerate(results):  # reported at the end, in order
+                        for token in result.completion_ids:
+                            on_token(row, token)
+            finally:
+                self._tokens_live = 0
+            self._tokens_done += sum(len(r.completion_ids) for r in results)
+        return results
 
     async def _batch_loop(self, queue: asyncio.Queue[_Request]) -> None:
         while True:

@@ -8,7 +8,7 @@ per-token log-probabilities of the distribution it was sampled from.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from envarena.agents.chat_format import ChatFormat
@@ -20,6 +20,7 @@ from envarena.agents.generation import (
     SamplingParams,
     stop_token_ids,
 )
+from envarena.agents.generation_config import sampling_params
 from envarena.agents.models import resolve_model
 
 __all__ = ["Generation", "HFAgent", "HFEngine", "HFPolicy", "SamplingParams"]
@@ -80,8 +81,35 @@ class _LogprobRecorder:
         return torch.stack(self.chosen, dim=1) if self.chosen else None
 
 
+class _StepReporter:
+    """A transformers streamer (`put` / `end`) that reports each row's sampled token the moment
+    `generate` picks it, up to and including the row's stop token (after it a finished row
+    only receives padding). The first `put` is the prompt and is skipped."""
+
+    def __init__(self, rows: int, stops: set[int], on_token: Callable[[int, int], None]) -> None:
+        self.stops, self.on_token = stops, on_token
+        self.done = [False] * rows
+        self.prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        if not self.prompt_seen:
+            self.prompt_seen = True
+            return
+        for row, token in enumerate(value.reshape(-1).tolist()):
+            if not self.done[row]:
+                self.done[row] = token in self.stops
+                self.on_token(row, token)
+
+    def end(self) -> None:
+        return None
+
+
 class HFEngine(BatchingEngine):
     """A loaded transformers model behind the generation interface; shared by every episode of a policy."""
+
+    streams = True  # each decoding step is reported through `on_token` (live progress, server streaming)
+    constrains = True  # `SamplingParams.json_schema` is enforced while sampling (agents/json_constraint.py)
+    _grammar_tokenizer: Any = None
 
     def __init__(
         self,
@@ -98,11 +126,12 @@ class HFEngine(BatchingEngine):
         super().__init__(max_batch_size=max_batch_size, batch_window_ms=batch_window_ms)
         self.model_name = model
         self.owns_model = loaded is None
+        self.path: str | None = None  # the model folder, when loaded from one
         if loaded is not None:  # a model someone else owns (the trainer's policy)
             self.model, self.tokenizer = loaded
             self.device = str(next(self.model.parameters()).device)
         else:
-            path = resolve_model(model)
+            path = self.path = resolve_model(model)
             self.device = _pick_device(device)
             self.tokenizer = AutoTokenizer.from_pretrained(path)
             self.model = AutoModelForCausalLM.from_pretrained(path, dtype=_pick_dtype(dtype, self.device)).to(self.device)
@@ -110,6 +139,13 @@ class HFEngine(BatchingEngine):
         self.format = ChatFormat(self.tokenizer)
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
         self._stops = self._stop_ids()
+
+    def _schema_mask(self, schema: str, rows: int) -> Any:
+        from envarena.agents.json_constraint import SchemaMask, grammar_tokenizer
+
+        if self._grammar_tokenizer is None:
+            self._grammar_tokenizer = grammar_tokenizer(self.tokenizer, self._stops)
+        return SchemaMask(self._grammar_tokenizer, schema, rows, self._stops)
 
     def _stop_ids(self) -> set[int]:
         return stop_token_ids(self.tokenizer, getattr(self.model.generation_config, "eos_token_id", None))
@@ -119,10 +155,12 @@ class HFEngine(BatchingEngine):
         return self._stops
 
     def generate_batch(
-        self, prompts: Sequence[Sequence[int]], params: SamplingParams, seeds: Sequence[int] | None = None
+        self, prompts: Sequence[Sequence[int]], params: SamplingParams, seeds: Sequence[int] | None = None,
+        on_token: Callable[[int, int], None] | None = None,
     ) -> list[Generation]:
         """One left-padded `model.generate` over several prompts (per-request seeds are not
-        supported by `generate`: a batch samples from torch's global generator)."""
+        supported by `generate`: a batch samples from torch's global generator). `on_token(row,
+        token_id)` hears each sampled token as soon as it exists."""
         import torch
         from transformers import LogitsProcessorList
 
@@ -145,8 +183,13 @@ class HFEngine(BatchingEngine):
                 max_new_tokens=params.max_new_tokens,
                 pad_token_id=self.pad_id,
                 eos_token_id=sorted(self._stops),
-                logits_processor=LogitsProcessorList([recorder]),
+                # a schema mask goes first: the recorder then sees the distribution sampled from
+                logits_processor=LogitsProcessorList(
+                    [self._schema_mask(params.json_schema, len(prompts)), recorder]
+                    if params.json_schema else [recorder]
+                ),
                 return_dict_in_generate=True,
+                streamer=_StepReporter(len(prompts), self._stops, on_token) if on_token is not None else None,
             )
         new_tokens = out.sequences[:, width:].cpu()
         logprobs = recorder.finish(out.sequences[:, -1])
@@ -185,20 +228,24 @@ class HFEngine(BatchingEngine):
 
 
 class HFPolicy(EnginePolicy):
-    """`hf:<model>`: options temperature, top_p, max_new_tokens, device, dtype, max_batch_size."""
+    """`hf:<model>`: options temperature, top_p, max_new_tokens, device, dtype, max_batch_size.
+
+    Sampling options not given come from the model folder's `generation_config.json` (a
+    trained checkpoint keeps its run's settings there), else temperature 0.7, top_p 1.0 and
+    256 new tokens."""
 
     def __init__(
         self,
         model: str,
         *,
-        temperature: float = 0.7,
-        top_p: float = 1.0,
-        max_new_tokens: int = 256,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        max_new_tokens: int | None = None,
         device: str = "auto",
         dtype: str = "auto",
         max_batch_size: int = 16,
         engine: HFEngine | None = None,
     ) -> None:
-        params = SamplingParams(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
         engine = engine or HFEngine(model, device=device, dtype=dtype, max_batch_size=max_batch_size)
+        params = sampling_params(engine.path, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
         super().__init__(f"hf:{model}", engine, params)

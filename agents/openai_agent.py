@@ -122,7 +122,8 @@ class OpenAIAgent:
 
 
 class OpenAIPolicy:
-    """`openai:<model>@<base_url>`: options temperature, top_p, max_new_tokens, timeout,
+    """`openai:<model>@<base_url>` (without `@<base_url>`, OPENAI_BASE_URL names the server;
+    one of the two is required): options temperature, top_p, max_new_tokens, timeout,
     max_retries, api_key (else OPENAI_API_KEY; any string for local servers), endpoint
     (auto | completions | chat) and tokenizer (where the client finds the model's tokenizer
     when the model name is not a local path, alias or hub ID)."""
@@ -145,6 +146,14 @@ class OpenAIPolicy:
 
         if endpoint not in _ENDPOINTS:
             raise InvalidOptionError(f"endpoint must be one of {', '.join(_ENDPOINTS)}, not '{endpoint}'")
+        # The official client would quietly fall back to OpenAI's public API (sending prompts,
+        # and the key, off the machine), so the server must be named: here, or OPENAI_BASE_URL.
+        if not base_url and not os.environ.get("OPENAI_BASE_URL"):
+            raise InvalidOptionError(
+                f"the openai: agent needs the server's address: write openai:{model}@URL (e.g. "
+                f"openai:{model}@http://127.0.0.1:8000/v1, or https://api.openai.com/v1 for OpenAI itself) "
+                "or set OPENAI_BASE_URL"
+            )
         self.spec = f"openai:{model}" + (f"@{base_url}" if base_url else "")
         self.model, self.temperature, self.top_p, self.max_new_tokens = model, temperature, top_p, max_new_tokens
         self.client = AsyncOpenAI(

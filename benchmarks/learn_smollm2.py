@@ -3,10 +3,11 @@
 Measures the held-out outcome on the same seeds before and after a fixed budget and prints
 both with 95% confidence intervals, the paired gain with its interval, the throughput and
 the training curves (PNG, next to the run). The default config
-(`examples/smollm2-tryagain-vllm.yaml`) trains on `text/try-again-v0`: a wrong answer only
-hears "Try again." and an answer right at the first attempt is worth the most.
+(`examples/smollm2-copy-retry-vllm.yaml`) trains on `text/copy-v0` with three attempts: a
+wrong reply hears what was expected and tries again. `examples/smollm2-tryagain-vllm.yaml`
+is a harder multi-turn task (arithmetic, "Try again." only) that this model has not learned.
 
-    python benchmarks/learn_smollm2.py [--config examples/smollm2-tryagain-vllm.yaml]
+    python benchmarks/learn_smollm2.py [--config examples/smollm2-copy-retry-vllm.yaml]
         [--steps N] [--eval-tasks 64] [--generator vllm|hf] [--out runs/learn-smollm2]
 """
 
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from envarena.train import Trainer, load_config, plot_run
 
-CONFIG = Path(__file__).resolve().parents[1] / "examples" / "smollm2-tryagain-vllm.yaml"
+CONFIG = Path(__file__).resolve().parents[1] / "examples" / "smollm2-copy-retry-vllm.yaml"
 
 
 def interval(values: list[float]) -> tuple[float, float]:

@@ -22,6 +22,7 @@ _LAZY = {
     "TrainConfig": "envarena.train",
     "Trainer": "envarena.train",
     "load_config": "envarena.train",
+    "RemoteEnv": "envarena.integrations.openenv",
 }
 
 
@@ -36,6 +37,7 @@ __all__ = [
     "Agent",
     "ExecResult",
     "Limits",
+    "RemoteEnv",
     "RolloutConfig",
     "Sandbox",
     "TrainConfig",

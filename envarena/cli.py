@@ -7,9 +7,12 @@ means a bug in envarena.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import shutil
 import sys
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,14 +119,16 @@ def info(env_id: str, env_kwargs: tuple[str, ...], seed: int) -> None:
     from envarena.registration import registry
 
     spec = registry[env_id]
+    given = _parse_options(env_kwargs)
+    env = registry.make(env_id, **given)  # bad options fail here, before anything is printed
+    in_effect = {**spec.kwargs, **registry.validate_kwargs(env_id, given)}  # the defaults, overridden by -e
     console.print(f"[bold]{spec.id}[/]  ({spec.source}: {spec.entry_point})", highlight=False)
     console.print(_doc_paragraphs(registry.env_class(env_id).__doc__ or ""), highlight=False)
     console.print(f"tags: {', '.join(spec.tags) or '-'}")
-    console.print(f"options: {json.dumps(spec.kwargs)}")
-    console.print(f"max turns: {spec.max_turns}; reward range: {spec.reward_range}")
+    console.print(f"options: {json.dumps(in_effect, default=str)}", highlight=False)
+    console.print(f"max turns: {env.max_turns}; reward range: {spec.reward_range}")
     if spec.multi_agent:
         console.print(f"players: {', '.join(spec.players)} (single-agent play uses a built-in opponent)")
-    env = registry.make(env_id, **_parse_options(env_kwargs))
     if isinstance(env, MultiAgentEnv):
         env.reset(seed=seed)
         opening = list(env.observe(env.agent_selection))
@@ -167,6 +172,8 @@ def _samples_per_task(episodes: list[Any]) -> int:
 @click.option("--concurrency", default=8, show_default=True, type=click.IntRange(min=1))
 @click.option("--out", default=None, help="JSONL file (default: runs/<env>.<agent>.jsonl). Re-running resumes.")
 @click.option("--timeout", "episode_timeout", default=None, type=float, help="Seconds allowed per episode.")
+@click.option("--keep-failed", is_flag=True,
+              help="On a re-run, count episodes that ended with an error as done instead of playing them again.")
 @_env_option
 @_agent_option
 def rollout(
@@ -179,6 +186,7 @@ def rollout(
     concurrency: int,
     out: str | None,
     episode_timeout: float | None,
+    keep_failed: bool,
     env_kwargs: tuple[str, ...],
     agent_options: tuple[str, ...],
 ) -> None:
@@ -198,10 +206,20 @@ def rollout(
         concurrency=concurrency,
         out=out,
         episode_timeout=episode_timeout,
+        retry_failed=not keep_failed,
     )
     policy = load_policy(agent, **_parse_options(agent_options))
-    result = asyncio.run(run_rollout(config, policy=policy, show_progress=sys.stderr.isatty()))
+
+    async def run() -> Any:
+        try:
+            return await run_rollout(config, policy=policy, show_progress=True)
+        finally:
+            await policy.aclose()  # run_rollout leaves a policy it was handed open
+
+    result = asyncio.run(run())
     console.print(f"wrote {result.written} episodes to {out} ({result.skipped} already there)")
+    if result.retried:
+        console.print(f"{result.retried} of them had failed before and were played again (--keep-failed keeps failures)")
     _print_summary(out)
     _fail_if_all_failed(result.episodes)
 
@@ -232,7 +250,11 @@ def play(env_id: str, seed: int, opponent: str | None, out: str | None, env_kwar
             concurrency=1,
             out=target,
         )
-        result = asyncio.run(run_rollout(config, policy=policy))
+        try:
+            result = asyncio.run(run_rollout(config, policy=policy))
+        except KeyboardInterrupt:  # Ctrl-C at the prompt ends the game; nothing to resume
+            click.echo("\ngame abandoned", err=True)
+            sys.exit(130)
     for episode in result.episodes:
         policy.spawn(None, seed=0).show(episode.final_observation)
         if episode.error:
@@ -251,6 +273,10 @@ def play(env_id: str, seed: int, opponent: str | None, out: str | None, env_kwar
 @click.option("--min-reward", type=float, default=None, help="Keep episodes with at least this total reward.")
 @click.option("--success-only", is_flag=True, help="Keep successful episodes only.")
 @click.option("--env", "env_ids", multiple=True, help="Keep these environment IDs only (repeatable).")
+@click.option("--license", "license_id", default="unknown", show_default=True,
+              help="License written into the dataset card, e.g. apache-2.0, cc-by-4.0, other.")
+@click.option("--tool-calls", "tool_calls", type=click.Choice(["native", "text"]), default="native", show_default=True,
+              help="native: tool_calls and a tools column; text: <tool_call> text, for templates without tools.")
 def export_command(
     inputs: tuple[str, ...],
     output: str,
@@ -259,12 +285,15 @@ def export_command(
     min_reward: float | None,
     success_only: bool,
     env_ids: tuple[str, ...],
+    license_id: str,
+    tool_calls: str,
 ) -> None:
     """Turn rollout JSONL files (INPUTS) into a dataset folder OUTPUT with a card."""
     from envarena.export import export
 
     result = export(
-        inputs, output, fmt=fmt, storage=storage, min_reward=min_reward, success_only=success_only, env_ids=env_ids
+        inputs, output, fmt=fmt, storage=storage, min_reward=min_reward, success_only=success_only, env_ids=env_ids,
+        license=license_id, tool_calls=tool_calls,
     )
     console.print(f"wrote {result.rows} {fmt} rows from {result.episodes} episodes to {result.path} ({storage})")
 
@@ -300,24 +329,47 @@ def eval_command(
     policy = load_policy(agent, **_parse_options(agent_options))
     files = []
 
-    async def run_all() -> list[Any]:
-        episodes = []
-        for env_id in env_ids:
-            out = str(Path(out_dir) / f"{env_id.replace('/', '_')}.{agent.replace(':', '_').replace('/', '_')}.jsonl")
-            files.append(out)
-            config = RolloutConfig(env_id=env_id, agent=agent, n=n, seed=seed, samples=k, concurrency=concurrency, out=out)
-            result = await run_rollout(config, policy=policy, show_progress=sys.stderr.isatty())
-            episodes.extend(result.episodes)
-        await policy.aclose()
-        return episodes
+    async def run_all() -> None:
+        try:  # one policy for every environment, closed once at the end
+            for env_id in env_ids:
+                name = f"{env_id.replace('/', '_')}.{agent.replace(':', '_').replace('/', '_')}.jsonl"
+                out = str(Path(out_dir) / name)
+                files.append(out)
+                config = RolloutConfig(env_id=env_id, agent=agent, n=n, seed=seed, samples=k,
+                                       concurrency=concurrency, out=out)
+                await run_rollout(config, policy=policy, show_progress=True)
+        finally:
+            await policy.aclose()
 
-    episodes = asyncio.run(run_all())
+    asyncio.run(run_all())
     report = _report(files, k, agent)
     target = Path(report_path or Path(out_dir) / "report.json")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(report, indent=1))
     console.print(f"report written to {target}")
-    _fail_if_all_failed(episodes)
+    _fail_on_errored_episodes(files)
+
+
+def _fail_on_errored_episodes(files: list[str]) -> None:
+    """Exit 1 when any evaluated episode ended with an error (server down, timeout, crash).
+
+    An errored episode scores 0, so the report understates the agent: like a test runner with
+    failing tests, `eval` still writes its report but must not look like a clean run to a script.
+    (Exit 2 stays reserved for bad input.)
+    """
+    from envarena.rollout import episodes_in
+
+    by_env: dict[str, list[Any]] = defaultdict(list)
+    for path in files:
+        for episode in episodes_in(path):
+            by_env[episode.env_id].append(episode)
+    errored = [e for group in by_env.values() for e in group if e.error]
+    if errored:
+        counts = "; ".join(f"{sum(bool(e.error) for e in g)} of {len(g)} on {env_id}"
+                           for env_id, g in by_env.items() if any(e.error for e in g))
+        click.echo(f"error: episodes ended with an error ({counts}), counted as failures in the report "
+                   f"(re-running the command plays them again); the first: {errored[0].error}", err=True)
+        sys.exit(1)
 
 
 @main.command()
@@ -344,6 +396,20 @@ def _report(files: list[str], k: int | None, agent: str | None) -> dict[str, Any
             "environments": [r.model_dump() for r in rows]}
 
 
+@contextlib.contextmanager
+def _removed_if_refused(folder: Path) -> Iterator[None]:
+    """Setting up a run can still refuse it (unknown environment, missing model); the folders
+    it created by then hold nothing of value, and an empty run directory left behind would
+    look like a run to resume. Folders that existed before are never touched."""
+    created = next((p for p in reversed([folder, *folder.parents]) if not p.exists()), None)
+    try:
+        yield
+    except BaseException:
+        if created is not None and created.exists():
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+
+
 @main.command()
 @click.argument("config_path", metavar="CONFIG")
 @click.option("--out", "run_dir", required=True, help="Run directory (created; an existing one is resumed).")
@@ -353,7 +419,8 @@ def train(config_path: str, run_dir: str, overrides: tuple[str, ...]) -> None:
     from envarena.train import Trainer, load_config
 
     config = load_config(config_path, overrides)
-    trainer = Trainer(config, run_dir, log=lambda line: console.print(line, highlight=False))
+    with _removed_if_refused(Path(run_dir)):
+        trainer = Trainer(config, run_dir, log=lambda line: console.print(line, highlight=False))
     trainer.run()
     console.print(f"done: {run_dir} (metrics.jsonl, checkpoints; 'envarena plot {run_dir}' draws the curves)")
 
@@ -366,6 +433,19 @@ def plot(run_dir: str) -> None:
 
     for path in plot_run(run_dir):
         console.print(str(path), highlight=False)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, metavar="FILES... | RUN_DIR")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Loopback port (0: any free one).")
+@click.option("--no-open", is_flag=True, help="Do not open a browser; just print the URL.")
+@click.option("--tokenizer", default=None, help="Tokenizer (folder or model) that turns traced token ids into text.")
+def view(paths: tuple[str, ...], port: int, no_open: bool, tokenizer: str | None) -> None:
+    """Look at rollout files or a training run in a local web page (127.0.0.1 only)."""
+    from envarena.view import open_paths, serve_view
+
+    serve_view(open_paths(list(paths)), port=port, open_browser=not no_open, tokenizer=tokenizer,
+               announce=lambda line: console.print(line, highlight=False, soft_wrap=True))
 
 
 @main.group()
@@ -402,15 +482,67 @@ def models_list() -> None:
 @main.command()
 @click.argument("model")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0: any free port.")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--dtype", default="auto", show_default=True)
 def serve(model: str, host: str, port: int, device: str, dtype: str) -> None:
-    """Serve MODEL over an OpenAI-compatible HTTP API (chat completions with tools)."""
+    """Serve MODEL over an OpenAI-compatible HTTP API (chat and completions, streaming, tools)."""
     from envarena.serve import serve as run_server
 
-    console.print(f"serving {model} at http://{host}:{port}/v1", highlight=False)
-    run_server(model, host=host, port=port, device=device, dtype=dtype)
+    run_server(model, host=host, port=port, device=device, dtype=dtype,
+               announce=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True))
+
+
+@main.command("env-serve")
+@click.argument("env_id")
+@_env_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option("--max-sessions", default=64, show_default=True, type=click.IntRange(min=1),
+              help="Concurrent sessions (one environment each); more are refused.")
+@click.option("--idle-timeout", default=60.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds a client may leave WebSocket pings unanswered before its session is closed.")
+@click.option("--expose-solver", is_flag=True,
+              help="Send the reference solver's next action with every observation (to check a deployment "
+                   "with --agent scripted; it gives the answers away).")
+def env_serve(env_id: str, env_kwargs: tuple[str, ...], host: str, port: int, max_sessions: int,
+              idle_timeout: float, expose_solver: bool) -> None:
+    """Serve ENV_ID over HTTP and WebSocket in the OpenEnv protocol (use it as remote:URL)."""
+    from envarena.registration import registry
+
+    options = _parse_options(env_kwargs)
+    registry[env_id]  # an unknown ID or a bad option ends here, before openenv-core's slow import
+    registry.validate_kwargs(env_id, options)
+    try:
+        from envarena.integrations.openenv.server import serve as serve_env
+    except ImportError as err:
+        raise EnvArenaError(f"env-serve needs openenv-core ({err}): pip install 'envarena[openenv]'") from None
+
+    def ready(url: str) -> None:
+        console.print(f"serving {env_id} at {url} (OpenEnv: /ws, /reset, /step, /state, /schema, /health; "
+                      f"envarena: remote:{url})", highlight=False, soft_wrap=True)
+        sys.stdout.flush()  # a script waiting for this line may read a pipe
+
+    serve_env(env_id, options, host=host, port=port, max_sessions=max_sessions,
+              idle_timeout=idle_timeout, expose_solver=expose_solver, on_ready=ready)
+
+
+@main.command("mcp-serve")
+@click.argument("env_id")
+@_env_option
+@click.option("--seed", default=0, show_default=True, help="Seed of the first episode (reset moves to the next).")
+def mcp_serve(env_id: str, env_kwargs: tuple[str, ...], seed: int) -> None:
+    """Serve ENV_ID's tools as an MCP server over stdio (reset, respond and the env's tools)."""
+    import anyio
+
+    from envarena.integrations.mcp import serve_stdio
+
+    try:
+        import mcp  # noqa: F401
+    except ImportError:
+        raise EnvArenaError("mcp-serve needs the MCP SDK: pip install 'envarena[mcp]'") from None
+    # stdout carries the protocol: nothing else may print there (stdio_server diverts stray output).
+    anyio.run(lambda: serve_stdio(env_id, _parse_options(env_kwargs), seed=seed))
 
 
 @main.group()

@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -28,6 +29,8 @@ from envarena.tools import (
     MAX_TOOL_SECONDS_PER_TURN,
     Tool,
     ToolArgumentError,
+    ToolConnection,
+    ToolSource,
     cap_text,
     clean_text,
 )
@@ -159,6 +162,7 @@ class Env(gymnasium.Env[Observation, Message]):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
         self.max_turns = max_turns or self.default_max_turns
         self.render_mode = render_mode
+        self._tool_connections: list[ToolConnection] = []
         self._tools = self._collect_tools()
         self.observation_space = ChatObservationSpace()
         self.action_space = ChatActionSpace(t.name for t in self._tools)
@@ -320,7 +324,11 @@ class Env(gymnasium.Env[Observation, Message]):
         return render_messages(self.transcript)
 
     def close(self) -> None:
-        """Nothing to release by default; environments with resources override it."""
+        """Release the connections of `ToolSource` tools; environments with more resources
+        override it and call `super().close()`."""
+        connections = getattr(self, "_tool_connections", [])  # a subclass may close before __init__ ends
+        while connections:
+            connections.pop().close()
 
     # ------------------------------------------------------------------ helpers
     def _collect_tools(self) -> list[Tool]:
@@ -329,6 +337,13 @@ class Env(gymnasium.Env[Observation, Message]):
             for attr, value in vars(klass).items():
                 if isinstance(value, Tool):
                     tools[value.name] = getattr(self, attr)
+                elif isinstance(value, ToolSource):
+                    connection = value.connect()
+                    self._tool_connections.append(connection)
+                    # Released by close(); and, should the environment be dropped unclosed,
+                    # when it is collected or at exit, so no server process outlives it.
+                    weakref.finalize(self, connection.close)
+                    tools.update((t.name, t) for t in connection.tools)
         return list(tools.values())
 
     @classmethod

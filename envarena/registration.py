@@ -26,6 +26,10 @@ from envarena.multiagent import MultiAgentEnv, VersusOpponent
 __all__ = ["EnvSpec", "Registry", "make", "register", "registry", "spec"]
 
 ENTRY_POINT_GROUP = "envarena.environments"
+#: `scheme:address` IDs name environments that live elsewhere. Each scheme's handler module
+#: (`remote_spec`, `validate_remote_options`, `make_remote`, `RemoteEnv`) is imported on first use,
+#: so the core never loads an integration, or its project, unless such an ID is asked for.
+SCHEMES = {"remote": "envarena.integrations.openenv.remote"}
 ID_PATTERN = re.compile(r"^(?P<category>[a-z0-9][a-z0-9_.-]*)/(?P<name>[a-z0-9][a-z0-9_.-]*)-v(?P<version>\d+)$")
 _CONSTRUCTION_ONLY = {"render_mode"}
 _VERSUS_OPTIONS = {"opponent", "seat"}
@@ -113,6 +117,14 @@ class Registry(Mapping[str, EnvSpec]):
             self._loading = False
 
     # ---------------------------------------------------------------- lookup
+    @staticmethod
+    def _scheme(env_id: str) -> tuple[Any, str] | None:
+        """The handler module and address of a `scheme:address` ID (None for a plain ID)."""
+        scheme, sep, address = env_id.partition(":")
+        if not sep or scheme not in SCHEMES:
+            return None
+        return importlib.import_module(SCHEMES[scheme]), address
+
     def _entry(self, env_id: str) -> _Entry:
         self._ensure_loaded()
         entry = self._entries.get(env_id)
@@ -124,6 +136,9 @@ class Registry(Mapping[str, EnvSpec]):
         raise UnknownEnvironmentError(f"unknown environment '{env_id}'{hint}")
 
     def __getitem__(self, env_id: str) -> EnvSpec:
+        if (scheme := self._scheme(env_id)) is not None:
+            handler, address = scheme
+            return handler.remote_spec(address)
         entry = self._entry(env_id)
         if entry.spec is None:
             entry.spec = self._build_spec(env_id, entry)
@@ -142,6 +157,8 @@ class Registry(Mapping[str, EnvSpec]):
         return env_id in self._entries
 
     def env_class(self, env_id: str) -> type[Env] | type[MultiAgentEnv]:
+        if (scheme := self._scheme(env_id)) is not None:
+            return scheme[0].RemoteEnv
         return self._entry(env_id).env_class
 
     def _build_spec(self, env_id: str, entry: _Entry) -> EnvSpec:
@@ -172,6 +189,8 @@ class Registry(Mapping[str, EnvSpec]):
     # ---------------------------------------------------------------- construction
     def validate_kwargs(self, env_id: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Check options against the environment's signature; one clear sentence on error."""
+        if (scheme := self._scheme(env_id)) is not None:
+            return scheme[0].validate_remote_options(kwargs)
         cls = self.env_class(env_id)
         options = _signature_options(cls)
         fields: dict[str, Any] = {}
@@ -201,6 +220,9 @@ class Registry(Mapping[str, EnvSpec]):
 
     def make(self, env_id: str, **kwargs: Any) -> Env | MultiAgentEnv:
         """Build an environment; a multi-agent one given `opponent=` becomes single-agent."""
+        if (scheme := self._scheme(env_id)) is not None:
+            handler, address = scheme
+            return handler.make_remote(address, **kwargs)
         cls = self.env_class(env_id)
         options = self.validate_kwargs(env_id, kwargs)
         versus = {k: options.pop(k) for k in list(options) if k in _VERSUS_OPTIONS and issubclass(cls, MultiAgentEnv)}

@@ -7,8 +7,10 @@ environment's tool body only ever sees well-typed values.
 
 from __future__ import annotations
 
+import abc
 import functools
 import inspect
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -53,6 +55,24 @@ def cap_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
         return text
     kept = max(0, limit - 64)
     return text[:kept] + f"\n[... {len(text) - kept} more characters not shown]"[: limit - kept]
+
+
+def text_tools_prompt(functions: list[dict[str, Any]]) -> str:
+    """How a model whose chat template knows no tools learns about them (Hermes format), given
+    the `function` part of each tool's OpenAI schema. Agents put it in the system prompt; dataset
+    export writes it there too, so a dataset shows such a model exactly what it saw."""
+    schemas = "\n".join(json.dumps(f) for f in functions)
+    return (
+        "You can call these tools:\n"
+        f"<tools>\n{schemas}\n</tools>\n"
+        'To call a tool, reply with <tool_call>{"name": "TOOL", "arguments": {...}}</tool_call>. '
+        "Tool results come back in the next message."
+    )
+
+
+def text_tool_call(name: str, arguments: dict[str, Any] | str) -> str:
+    """One tool call written out as text, the way `text_tools_prompt` asks a model to write it."""
+    return f"<tool_call>{json.dumps({'name': name, 'arguments': arguments})}</tool_call>"
 
 
 def _docstring_parts(doc: str | None) -> tuple[str, dict[str, str]]:
@@ -192,3 +212,31 @@ def tool(
     if fn is not None:
         return _build_tool(fn, name, description)
     return lambda f: _build_tool(f, name, description)
+
+
+class ToolConnection(abc.ABC):
+    """Tools one environment instance obtained from a `ToolSource`, and what they hold open."""
+
+    @property
+    @abc.abstractmethod
+    def tools(self) -> list[Tool]:
+        """The tools, each calling through this connection."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connection (a server process, a socket); safe to call twice."""
+
+
+class ToolSource(abc.ABC):
+    """Tools an environment learns when it is built rather than from its own methods (an MCP
+    server's, say). Declared as a class attribute of an `Env`, like a `@tool` method; each
+    environment instance connects once, so tools that keep state never share it between
+    episodes, and the environment's `close()` releases the connection.
+
+    An explicit base class rather than a protocol: the environment looks at every class
+    attribute, and duck typing would take any object with a `connect` method (a module) for one.
+    """
+
+    @abc.abstractmethod
+    def connect(self) -> ToolConnection:
+        """Open a connection for one environment instance and list its tools."""

@@ -180,6 +180,11 @@ class Episode(BaseModel):
     sample: int = 0
     agent: str
     opponent: str | None = None
+    seat: str | None = None  # the player `agent` played in a multi-agent game (None: single-agent)
+    # The tools the agent was offered, as OpenAI function schemas (`Tool.openai_schema()`), so a
+    # dataset can show a model the same tools without rebuilding the environment (whose tools
+    # may come from a server). None: not recorded (files written before they were).
+    tools: list[dict[str, Any]] | None = None
     turns: list[Turn] = Field(default_factory=list)
     final_observation: list[Message] = Field(default_factory=list)
     total_reward: float = 0.0
@@ -201,6 +206,16 @@ class Episode(BaseModel):
     @property
     def completion_tokens(self) -> int:
         return sum(len(t.trace.completion_ids) for t in self.turns if t.trace is not None)
+
+    @property
+    def player(self) -> str | None:
+        """The player whose rewards and conversation the episode is about: the evaluated agent's
+        seat. Files written before seats were recorded fall back to the first mover."""
+        return self.seat or (self.turns[0].agent if self.turns else None)
+
+    def player_turns(self) -> list[Turn]:
+        """The evaluated agent's own turns."""
+        return [t for t in self.turns if t.agent == self.player]
 
     def messages(self, player: str | None = None) -> list[Message]:
         """The conversation as one agent saw and produced it, in order.

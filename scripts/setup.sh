@@ -19,6 +19,16 @@ if ! command -v bwrap >/dev/null 2>&1; then
   fi
 fi
 
+# The `envarena view` browser test drives a real headless Chromium (Debian's, with its
+# chromedriver, so nothing is downloaded at test time). Only with --test, where we can.
+if [[ "${1:-}" == "--test" ]] && ! { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; }; then
+  if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "note: chromium and chromium-driver are not installed; the viewer's browser test will skip" >&2
+  fi
+fi
+
 # constraints.txt pins what must never float (torch's CPU build, once the model stack lands).
 python3 -m pip install --disable-pip-version-check -q -c constraints.txt -e ".${extras}"
 

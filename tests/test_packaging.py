@@ -3,12 +3,18 @@
 Both build real artefacts and install them into fresh virtual environments. The venvs
 see the test environment's site-packages (for gymnasium, datasets, ...) because the
 machine may have no network; what is checked is envarena's own packaging.
+
+"The test environment" is the interpreter running pytest, which may itself be a venv: a
+nested venv made with `system_site_packages` would see the *base* interpreter's packages
+instead, and fail wherever the dependencies live in the venv (every fresh-venv setup).
 """
 
 from __future__ import annotations
 
+import site
 import subprocess
 import sys
+import sysconfig
 import venv
 import zipfile
 from pathlib import Path
@@ -19,7 +25,13 @@ from .conftest import REPO, run_cli
 
 
 def _venv(path: Path) -> Path:
-    venv.EnvBuilder(system_site_packages=True, with_pip=False, symlinks=True).create(path)
+    """A fresh venv whose own site-packages come first, then exactly what this interpreter sees."""
+    venv.EnvBuilder(system_site_packages=False, with_pip=False, symlinks=True).create(path)
+    own = Path(sysconfig.get_path("purelib", scheme="venv", vars={"base": str(path), "platbase": str(path)}))
+    seen = site.getsitepackages() + ([site.getusersitepackages()] if site.ENABLE_USER_SITE else [])
+    # addsitedir (not a bare path line) so the outer .pth files, editable installs included, apply too
+    lines = [f"import site; site.addsitedir({folder!r})\n" for folder in seen if Path(folder).is_dir()]
+    (own / "_test_environment.pth").write_text("".join(lines))
     return path / "bin" / "python"
 
 

@@ -2,8 +2,8 @@
 
 Agents act on the event loop (model backends batch concurrent requests there); environment
 resets and steps run in worker threads so a slow verifier never stalls generation. Every
-episode, failed or not, becomes exactly one JSONL line; a restarted run skips the IDs
-already in the file.
+episode, failed or not, becomes exactly one JSONL line; a restarted run skips the episodes
+already in the file and plays the failed ones again (their records are replaced).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from envarena.agents import Policy, load_policy
 from envarena.errors import InvalidOptionError
 from envarena.multiagent import MultiAgentEnv
 from envarena.registration import registry
 from envarena.rewards import add_components
+from envarena.rollout.progress import RolloutProgress
 from envarena.rollout.store import EpisodeStore, read_episodes
 from envarena.types import Episode, Turn
 
@@ -43,12 +43,16 @@ class RolloutConfig(BaseModel):
     concurrency: int = Field(default=8, ge=1)
     out: str = "rollouts.jsonl"
     episode_timeout: float | None = Field(default=None, gt=0)
+    # A resumed run plays again the episodes that ended with an error (a server that was
+    # down, a timeout) and replaces their records; False counts them as done.
+    retry_failed: bool = True
 
 
 class RolloutResult(BaseModel):
     written: int
     skipped: int
     episodes: list[Episode]
+    retried: int = 0  # of `written`: episodes whose earlier record was an error
 
 
 def episode_id(config: RolloutConfig, seed: int, sample: int) -> str:
@@ -166,9 +170,11 @@ async def _play_multi_turns(env: MultiAgentEnv, agents: dict[str, Any], episode:
 
 
 def _finalize(episode: Episode) -> None:
+    """Sum rewards per player; the episode's own totals are the evaluated agent's (its seat),
+    whoever moved first."""
     totals: dict[str, float] = {}
     by_player: dict[str, float] = {}
-    main = episode.turns[0].agent if episode.turns else "agent"
+    main = episode.player or "agent"
     for turn in episode.turns:
         by_player[turn.agent] = by_player.get(turn.agent, 0.0) + turn.reward
         if turn.agent == main:
@@ -196,8 +202,10 @@ async def _run_episode(
     env = None
     try:
         env = await asyncio.to_thread(registry.make, config.env_id, **_env_options(config))
+        episode.tools = [t.openai_schema() for t in getattr(env, "tools", [])]
         if isinstance(env, MultiAgentEnv):
             seat = config.env_kwargs.get("seat") or env.possible_agents[0]
+            episode.seat = seat
             play = _play_multi(env, _seat_policies(env, policies, seat), episode, seat, timer)
         else:
             play = _play_single(env, policies["agent"], episode, timer)
@@ -237,6 +245,9 @@ def _validate(config: RolloutConfig) -> None:
     registry.validate_kwargs(config.env_id, config.env_kwargs)
     if config.opponent is not None and not spec.multi_agent:
         raise InvalidOptionError(f"{config.env_id} is single-agent; --opponent only applies to multi-agent games")
+    seat = config.env_kwargs.get("seat")
+    if spec.multi_agent and seat is not None and seat not in spec.players:
+        raise InvalidOptionError(f"{config.env_id} has no seat '{seat}'; choose one of: {', '.join(spec.players)}")
 
 
 async def run_rollout(
@@ -247,20 +258,33 @@ async def run_rollout(
     show_progress: bool = False,
     on_episode: Callable[[Episode], None] | None = None,
 ) -> RolloutResult:
-    """Play every planned episode not already in `config.out`; return what this run wrote."""
+    """Play every planned episode not already in `config.out`; return what this run wrote.
+
+    A policy handed in belongs to the caller, who may use it for more runs (`envarena eval`
+    plays one policy on several environments), so only the policies loaded here from the
+    config's specs are closed at the end.
+    """
     _validate(config)
-    policies: dict[str, Policy] = {"agent": policy or load_policy(config.agent)}
+    owned: list[Policy] = []  # loaded here, so closed here
+
+    def load(spec: str) -> Policy:
+        owned.append(load_policy(spec))
+        return owned[-1]
+
+    policies: dict[str, Policy] = {"agent": policy or load(config.agent)}
     if config.opponent is not None:
         policies["opponent"] = opponent or (
-            policies["agent"] if config.opponent == config.agent else load_policy(config.opponent)
+            policies["agent"] if config.opponent == config.agent else load(config.opponent)
         )
     plan = [(config.seed + i, s) for i in range(config.n) for s in range(config.samples)]
     written: list[Episode] = []
     with EpisodeStore(config.out) as store:
-        todo = [(seed, s) for seed, s in plan if episode_id(config, seed, s) not in store.done_ids]
+        ids = {(seed, s): episode_id(config, seed, s) for seed, s in plan}
+        retried = store.forget_failed(ids.values()) if config.retry_failed else set()
+        todo = [(seed, s) for seed, s in plan if ids[(seed, s)] not in store.done_ids]
         skipped = len(plan) - len(todo)
         semaphore = asyncio.Semaphore(config.concurrency)
-        with _progress(show_progress, len(plan), skipped) as advance:
+        with RolloutProgress(show_progress, len(plan), skipped, policies.values()) as advance:
 
             async def one(seed: int, sample: int) -> None:
                 async with semaphore:
@@ -274,43 +298,9 @@ async def run_rollout(
             try:
                 await asyncio.gather(*(one(seed, s) for seed, s in todo))
             finally:
-                for p in {id(p): p for p in policies.values()}.values():
+                for p in owned:
                     await p.aclose()
-    return RolloutResult(written=len(written), skipped=skipped, episodes=written)
-
-
-class _progress:
-    """A rich progress bar with mean reward and throughput, or nothing when not wanted."""
-
-    def __init__(self, enabled: bool, total: int, already: int) -> None:
-        self.enabled, self.total, self.already = enabled, total, already
-        self.rewards: list[float] = []
-        self.started = time.perf_counter()
-
-    def __enter__(self) -> Callable[[Episode], None]:
-        if not self.enabled:
-            return lambda episode: None
-        self.bar = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("reward {task.fields[reward]}"),
-            TextColumn("{task.fields[rate]} ep/s"),
-            TimeElapsedColumn(),
-        )
-        self.bar.__enter__()
-        self.task = self.bar.add_task("episodes", total=self.total, completed=self.already, reward="-", rate="-")
-        return self._advance
-
-    def _advance(self, episode: Episode) -> None:
-        self.rewards.append(episode.total_reward)
-        elapsed = max(time.perf_counter() - self.started, 1e-9)
-        mean = sum(self.rewards) / len(self.rewards)
-        self.bar.update(self.task, advance=1, reward=f"{mean:.3f}", rate=f"{len(self.rewards) / elapsed:.2f}")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self.bar.__exit__(None, None, None)
+    return RolloutResult(written=len(written), skipped=skipped, episodes=written, retried=len(retried))
 
 
 def run_rollout_sync(config: RolloutConfig, **kwargs: Any) -> RolloutResult:

@@ -4,16 +4,26 @@ Each finished episode is one line, written with a single `write`, flushed and fs
 kill can at worst leave a partial last line; opening the file again cuts that line off and
 reports which episodes are already done, which is all that resuming needs. An exclusive
 lock stops two runs from interleaving lines in the same file.
+
+Episodes that ended with an error (a server that was down, a timeout) are played again by
+default. Their records are removed before the replay by rewriting the file to a temporary
+sibling and renaming it over the original: a kill at any moment leaves either the old file
+or the new one, and the worst case is that a removed failure is simply played once more.
+An error record is therefore replaced, never duplicated.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import glob
 import json
 import os
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 from pydantic import ValidationError
 
@@ -45,20 +55,78 @@ class EpisodeStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._file = None
+        self._file: BinaryIO | None = None
         self.done_ids: set[str] = set()
+        self.failed_ids: set[str] = set()  # recorded, but ended with an error
 
     def __enter__(self) -> EpisodeStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("a+b")
-        try:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._file.close()
-            raise EnvArenaError(f"another rollout is writing to '{self.path}'") from None
+        self._file = self._open_locked()
         self._drop_torn_tail()
-        self.done_ids = {e.id for e in read_episodes(self.path)}
+        self._remove_stale_rewrites()
+        for episode in read_episodes(self.path):
+            self.done_ids.add(episode.id)
+            if episode.error:
+                self.failed_ids.add(episode.id)
         return self
+
+    def _open_locked(self) -> BinaryIO:
+        # A run that rewrote the file (see `forget_failed`) renamed a new inode over the
+        # path; a lock taken on the old one would guard nothing, so check and try again.
+        for _ in range(10):
+            file = self.path.open("a+b")
+            try:
+                fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                file.close()
+                raise EnvArenaError(f"another rollout is writing to '{self.path}'") from None
+            with contextlib.suppress(FileNotFoundError):
+                if os.fstat(file.fileno()).st_ino == os.stat(self.path).st_ino:
+                    return file
+            file.close()
+        raise EnvArenaError(f"another rollout keeps replacing '{self.path}'")
+
+    def _rewrite_pattern(self) -> str:
+        return f".{glob.escape(self.path.name)}.*.rewrite"
+
+    def _remove_stale_rewrites(self) -> None:
+        """Temporary files of a run killed mid-rewrite (holding the lock, no rewrite is live)."""
+        for stale in self.path.parent.glob(self._rewrite_pattern()):
+            stale.unlink(missing_ok=True)
+
+    def forget_failed(self, ids: Collection[str]) -> set[str]:
+        """Remove the error records of these episodes so that the run plays them again.
+
+        Returns the IDs removed. The new file is written beside the old one, fsynced and locked
+        before it is renamed over the path, so no other run can take it in between.
+        """
+        assert self._file is not None, "use EpisodeStore as a context manager"
+        drop = self.failed_ids & set(ids)
+        if not drop:
+            return set()
+        fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".rewrite")
+        os.fchmod(fd, os.fstat(self._file.fileno()).st_mode & 0o777)  # mkstemp's 0600 is not the file's mode
+        os.close(fd)
+        new = open(name, "a+b")  # noqa: SIM115 (it becomes the store's file)
+        try:
+            fcntl.flock(new.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._file.seek(0)
+            for raw in self._file:
+                if _failed_id(raw) not in drop:
+                    new.write(raw)
+            new.flush()
+            os.fsync(new.fileno())
+            os.replace(name, self.path)
+        except BaseException:
+            new.close()
+            Path(name).unlink(missing_ok=True)
+            raise
+        _fsync_dir(self.path.parent)
+        old, self._file = self._file, new
+        old.close()  # releases the lock on the old, now unlinked, file
+        self.done_ids -= drop
+        self.failed_ids -= drop
+        return drop
 
     def _drop_torn_tail(self) -> None:
         assert self._file is not None
@@ -82,9 +150,29 @@ class EpisodeStore:
         self._file.flush()
         os.fsync(self._file.fileno())
         self.done_ids.add(episode.id)
+        if episode.error:
+            self.failed_ids.add(episode.id)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self._file is not None:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
             self._file.close()
             self._file = None
+
+
+def _failed_id(raw: bytes) -> str | None:
+    """The episode ID of a line that records a failed episode, else None."""
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None
+    return record.get("id") if isinstance(record, dict) and record.get("error") else None
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename durable (the directory entry is what changed)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from envarena.types import Episode
 
-__all__ = ["EnvSummary", "pass_at_k", "summarize", "summary_table"]
+__all__ = ["EnvSummary", "busy_seconds", "pass_at_k", "summarize", "summary_table"]
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -34,7 +34,25 @@ class EnvSummary(BaseModel):
     pass_at: dict[int, float]
     mean_turns: float
     completion_tokens: int
-    mean_seconds: float
+    mean_seconds: float  # latency: one episode's mean duration, start to end
+    wall_seconds: float = 0.0  # time during which at least one episode ran (resumed runs: no gaps)
+    episodes_per_s: float = 0.0  # throughput: episodes / wall_seconds (concurrent episodes overlap)
+    tokens_per_s: float = 0.0  # generated tokens / wall_seconds
+
+
+def busy_seconds(episodes: Iterable[Episode]) -> float:
+    """The wall time covered by at least one episode: the union of their [start, end] spans.
+
+    Concurrent episodes overlap, so the sum of their durations overstates the time taken;
+    a resumed run has a gap between sessions that belongs to no episode."""
+    spans = sorted((e.started_at, e.started_at + e.duration_s) for e in episodes if e.started_at > 0)
+    total, end = 0.0, float("-inf")
+    for start, stop in spans:
+        if stop <= end:
+            continue
+        total += stop - max(start, end)
+        end = stop
+    return total
 
 
 def summarize(episodes: Iterable[Episode], ks: Iterable[int] = (1,)) -> list[EnvSummary]:
@@ -53,6 +71,8 @@ def summarize(episodes: Iterable[Episode], ks: Iterable[int] = (1,)) -> list[Env
             if eligible:
                 pass_at[k] = sum(pass_at_k(len(r), sum(r), k) for r in eligible) / len(eligible)
         n = len(group)
+        wall = busy_seconds(group)
+        tokens = sum(e.completion_tokens for e in group)
         rows.append(
             EnvSummary(
                 env_id=env_id,
@@ -64,8 +84,11 @@ def summarize(episodes: Iterable[Episode], ks: Iterable[int] = (1,)) -> list[Env
                 success_rate=sum(e.success for e in group) / n,
                 pass_at=pass_at,
                 mean_turns=sum(e.num_turns for e in group) / n,
-                completion_tokens=sum(e.completion_tokens for e in group),
+                completion_tokens=tokens,
                 mean_seconds=sum(e.duration_s for e in group) / n,
+                wall_seconds=wall,
+                episodes_per_s=n / wall if wall > 0 else 0.0,
+                tokens_per_s=tokens / wall if wall > 0 else 0.0,
             )
         )
     return rows
@@ -73,9 +96,17 @@ def summarize(episodes: Iterable[Episode], ks: Iterable[int] = (1,)) -> list[Env
 
 def summary_table(rows: list[EnvSummary], title: str = "Rollout summary") -> Table:
     ks = sorted({k for r in rows for k in r.pass_at})
-    table = Table(title=title, title_justify="left")
+    table = Table(
+        title=title,
+        title_justify="left",
+        caption="latency: mean seconds one episode takes; ep/s, tok/s: throughput over the wall time "
+        "(concurrent episodes overlap)",
+        caption_justify="left",
+    )
     table.add_column("environment", no_wrap=True)
-    for column in ["n", "err", "reward", "outcome", "success", *(f"pass@{k}" for k in ks), "turns", "tokens", "s/ep"]:
+    columns = ["n", "err", "reward", "outcome", "success", *(f"pass@{k}" for k in ks), "turns", "tokens",
+               "latency\ns/ep", "ep/s", "tok/s"]  # fmt: skip
+    for column in columns:
         table.add_column(column, justify="right", no_wrap=True)
     for r in rows:
         table.add_row(
@@ -89,5 +120,7 @@ def summary_table(rows: list[EnvSummary], title: str = "Rollout summary") -> Tab
             f"{r.mean_turns:.1f}",
             str(r.completion_tokens),
             f"{r.mean_seconds:.2f}",
+            f"{r.episodes_per_s:.2f}" if r.wall_seconds else "-",
+            f"{r.tokens_per_s:.1f}" if r.wall_seconds and r.completion_tokens else "-",
         )
     return table

@@ -4,7 +4,8 @@ A checkpoint is written to a temporary folder and renamed into place; `latest` i
 atomically last. A run killed at any moment therefore finds either the previous checkpoint
 or the new one, never half of one. It holds the trainable weights (the LoRA adapter when
 training one), optimizer, scheduler, every RNG state and the step; the model folder is also
-saved in `save_pretrained` form for use outside envarena.
+saved in `save_pretrained` form for use outside envarena, with the run's sampling settings
+in its `generation_config.json`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from envarena.agents.generation import SamplingParams, stop_token_ids
+from envarena.agents.generation_config import write_generation_config
 
 __all__ = ["latest_checkpoint", "load_checkpoint", "rng_state", "save_checkpoint", "set_rng_state"]
 
@@ -42,7 +46,10 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(run_dir: Path, step: int, model: Any, tokenizer: Any, optimizer: Any, scheduler: Any) -> Path:
+def save_checkpoint(run_dir: Path, step: int, model: Any, tokenizer: Any, optimizer: Any, scheduler: Any,
+                    sampling: SamplingParams | None = None) -> Path:
+    """`sampling`: the run's generation settings, saved as the model folder's
+    `generation_config.json` so that `hf:CHECKPOINT/model` generates as the run did."""
     import torch
 
     final = run_dir / f"checkpoint-{step:06d}"
@@ -51,6 +58,10 @@ def save_checkpoint(run_dir: Path, step: int, model: Any, tokenizer: Any, optimi
     staging.mkdir(parents=True)
     model.save_pretrained(staging / "model")
     tokenizer.save_pretrained(staging / "model")
+    if sampling is not None:
+        base = getattr(model, "generation_config", None)
+        stops = stop_token_ids(tokenizer, getattr(base, "eos_token_id", None))
+        write_generation_config(staging / "model", sampling, stops, base=base)
     trainable = {name: p.detach().cpu() for name, p in model.named_parameters() if p.requires_grad}
     torch.save(
         {"step": step, "trainable": trainable, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),

@@ -1,11 +1,12 @@
 """`TrainConfig`: every knob of a training run, from YAML plus `--set key=value` overrides.
 
-Unknown or ill-typed keys are rejected with the key's name, because a typo in an RL config
-otherwise silently trains something else for hours.
+Unknown or ill-typed keys are rejected with the key's name (and the closest real one),
+because a typo in an RL config otherwise silently trains something else for hours.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -116,8 +117,48 @@ def _parse_value(raw: str) -> Any:
     try:
         return json.loads(raw)
     except json.JSONDecodeError:
-        loaded = yaml.safe_load(raw)
+        try:
+            loaded = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            return raw  # not a structured value: the string itself, which validation then judges
         return loaded if loaded is not None else raw
+
+
+def _read_yaml(path: Path) -> Any:
+    """The parsed file, or one sentence naming the line where YAML gave up."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except UnicodeDecodeError:
+        raise InvalidOptionError(f"config file '{path}' is not a text file") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or "it cannot be parsed"
+        raise InvalidOptionError(f"config file '{path}' is not valid YAML{where}: {problem}") from None
+
+
+def _unknown_key(loc: tuple[Any, ...]) -> str:
+    """Name an unknown setting, with the closest real one when there is one."""
+    where = ".".join(str(p) for p in loc)
+    model: type[BaseModel] = TrainConfig
+    for part in loc[:-1]:  # walk down to the settings group that holds the key
+        field = model.model_fields.get(str(part))
+        nested = _settings_class(field.annotation) if field is not None else None
+        if nested is None:
+            return f"unknown training setting '{where}'"
+        model = nested
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
+    prefix = ".".join(str(p) for p in loc[:-1])
+    hint = f"; did you mean '{prefix + '.' if prefix else ''}{close[0]}'?" if close else ""
+    return f"unknown training setting '{where}'{hint}"
+
+
+def _settings_class(annotation: Any) -> type[BaseModel] | None:
+    """The settings model behind `X` or `X | None`."""
+    for candidate in (annotation, *getattr(annotation, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
 
 
 def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
@@ -127,7 +168,7 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
         path = Path(path)
         if not path.exists():
             raise InvalidOptionError(f"config file '{path}' does not exist")
-        loaded = yaml.safe_load(path.read_text()) or {}
+        loaded = _read_yaml(path) or {}
         if not isinstance(loaded, dict):
             raise InvalidOptionError(f"config file '{path}' must hold a mapping of settings")
         data = loaded
@@ -142,5 +183,5 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         if first["type"] == "extra_forbidden":
-            raise InvalidOptionError(f"unknown training setting '{where}'") from None
+            raise InvalidOptionError(_unknown_key(tuple(first["loc"]))) from None
         raise InvalidOptionError(f"training setting '{where}': {first['msg']}") from None

@@ -24,6 +24,7 @@ from envarena.registration import registry
 from envarena.train.checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from envarena.train.collect import RolloutCollector, build_engine
 from envarena.train.config import TinyModel, TrainConfig
+from envarena.train.console import WarningDigest, quiet_progress_bars
 from envarena.train.update import PolicyUpdater
 from envarena.types import Episode
 
@@ -194,6 +195,17 @@ class Trainer:
         return self.collector.evaluate(step)
 
     def run(self) -> list[dict[str, Any]]:
+        """Train to `config.steps`. Each kind of warning is printed once and tallied at the end,
+        and library progress bars stay out of the step log (`console.py`)."""
+        digest = WarningDigest(self.log)
+        try:
+            with digest.capture(), quiet_progress_bars():
+                return self._steps(digest)
+        finally:
+            for line in digest.summary():
+                self.log(line)
+
+    def _steps(self, digest: WarningDigest) -> list[dict[str, Any]]:
         config = self.config
         written = []
         for step in range(self.step, config.steps):
@@ -205,10 +217,11 @@ class Trainer:
             written.append(metrics)
             self.log(self._line(metrics))
             for warning in metrics["warnings"]:
-                self.log(f"warning: step {step}: {warning}")
+                digest.warn(f"step {step}: {warning}")
             self.step = step + 1
             if self.step % config.checkpoint_every == 0 or self.step == config.steps:
-                save_checkpoint(self.run_dir, self.step, self.model, self.tokenizer, self.optimizer, self.scheduler)
+                save_checkpoint(self.run_dir, self.step, self.model, self.tokenizer, self.optimizer, self.scheduler,
+                                sampling=self.policy.params)
         return written
 
     @staticmethod

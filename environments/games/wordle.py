@@ -26,11 +26,25 @@ _LEVELS: dict[str, tuple[int, int, bool]] = {
 _LEGEND = "G = right letter in the right spot, Y = in the word but elsewhere, X = not in the word"
 
 
+def _read_words(name: str) -> tuple[str, ...]:
+    """A shipped list: one word a line; lines starting with '#' (source, licence) are skipped."""
+    text = resources.files("envarena.environments.games").joinpath(f"data/{name}").read_text()
+    lines = (line.strip() for line in text.splitlines() if not line.lstrip().startswith("#"))
+    return tuple(w for w in lines if len(w) == WORD_LENGTH and w.isalpha())
+
+
 @cache
 def word_list() -> tuple[str, ...]:
-    """The shipped word list: both the answer pool and the valid guesses."""
-    text = resources.files("envarena.environments.games").joinpath("data/wordle_words.txt").read_text()
-    return tuple(w for w in text.split() if len(w) == WORD_LENGTH and w.isalpha())
+    """The answer pool: common words a player is expected to know."""
+    return _read_words("wordle_words.txt")
+
+
+@cache
+def allowed_guesses() -> frozenset[str]:
+    """Every word accepted as a guess, as in the real game a far longer list than the answers:
+    the answers plus the five-letter words of the SCOWL English dictionary (see the header of
+    data/wordle_guesses.txt for its source and licence)."""
+    return frozenset(word_list()) | frozenset(_read_words("wordle_guesses.txt"))
 
 
 def feedback(secret: str, guess: str) -> str:
@@ -75,7 +89,8 @@ class WordleEnv(Env):
 
     G marks a right letter in the right spot, Y a letter that is in the word elsewhere, X a
     letter that is not in the word. Easy draws from half the word list with 8 guesses, medium
-    from all of it with 6, hard adds hard mode (every guess must fit the hints so far).
+    from all of it with 6, hard adds hard mode (every guess must fit the hints so far). Any
+    English five-letter word (about 5,000) is a valid guess; answers are common words.
     Rewards: `progress` (potential: share of positions already found, 1 when solved),
     `invalid_action` (not a word / breaks hard mode), `format` and `outcome` (1 if solved).
     """
@@ -85,9 +100,8 @@ class WordleEnv(Env):
     ) -> None:
         stride, self.max_guesses, self.hard_mode = _LEVELS[difficulty]
         self.difficulty = difficulty
-        words = word_list()
-        self.pool = words[::stride]
-        self.valid_guesses = frozenset(words)
+        self.pool = word_list()[::stride]
+        self.valid_guesses = allowed_guesses()
         super().__init__(max_turns=max_turns or self.max_guesses + 4, render_mode=render_mode)
         self.secret = ""
         self.history: list[tuple[str, str]] = []

@@ -19,6 +19,10 @@ from envarena.agents import load_policy
 from envarena.rollout import RolloutConfig, run_rollout
 
 SHORT = {"max_new_tokens": 40, "temperature": 0.7}
+# Loading torch, transformers and the model takes seconds on an idle machine and minutes on a
+# busy 2-core one; a request waits behind the others the server is generating.
+START_TIMEOUT_S = 300
+REQUEST_TIMEOUT_S = 300
 
 
 def _free_port() -> int:
@@ -75,17 +79,22 @@ def server(smollm2):
     process = subprocess.Popen([sys.executable, "-m", "envarena", "serve", "smollm2-135m", "--port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
         assert process.poll() is None, process.stderr.read()
+        assert time.monotonic() < deadline, f"envarena serve did not listen within {START_TIMEOUT_S} s"
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
+            with socket.create_connection(("127.0.0.1", port), timeout=5):
                 break
         except OSError:
             time.sleep(0.3)
     yield base
     process.terminate()
-    process.wait(timeout=20)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=60)
 
 
 def test_official_openai_client_against_envarena_serve(server):
@@ -112,7 +121,7 @@ def test_official_openai_client_against_envarena_serve(server):
 def test_openai_agent_rollout_over_loopback(server, tmp_path):
     config = RolloutConfig(env_id="tools/calculator-v0", env_kwargs={"max_turns": 2}, agent=f"openai:smollm2-135m@{server}",
                            n=3, out=str(tmp_path / "r.jsonl"))
-    policy = load_policy(config.agent, **SHORT)
+    policy = load_policy(config.agent, timeout=REQUEST_TIMEOUT_S, **SHORT)
     episodes = asyncio.run(run_rollout(config, policy=policy)).episodes
     _check_traces(episodes)
 

@@ -32,6 +32,7 @@ needs_vllm = pytest.mark.skipif(
 MODEL = "smollm2-135m"  # the served name, so the client resolves the same alias to its tokenizer
 GREEDY = {"temperature": 0.0, "max_new_tokens": 24}
 START_TIMEOUT_S = 300  # a loaded 2-core machine needs 60-90 s; a cold one under 30 s
+REQUEST_TIMEOUT_S = 300  # a request waits behind the others on a loaded CPU server (the agent's default is 120 s)
 
 
 def _free_port() -> int:
@@ -80,7 +81,7 @@ def vllm_server(smollm2, tmp_path_factory):
 
 def _rollout(env_id, env_kwargs, base, out, n=3, **options):
     config = RolloutConfig(env_id=env_id, env_kwargs=env_kwargs, agent=f"openai:{MODEL}@{base}", n=n, out=str(out))
-    policy = load_policy(config.agent, **options)
+    policy = load_policy(config.agent, **{"timeout": REQUEST_TIMEOUT_S, **options})
 
     async def main():
         try:
@@ -191,7 +192,7 @@ def test_chat_endpoint_option(vllm_server, greedy_completions, tmp_path):
 def test_a_model_the_server_does_not_serve_is_one_sentence(vllm_server, tmp_path):
     config = RolloutConfig(env_id="text/try-again-v0", agent=f"openai:not-served@{vllm_server}", n=1,
                            out=str(tmp_path / "r.jsonl"))  # fmt: skip
-    policy = load_policy(config.agent, tokenizer=MODEL, **GREEDY)
+    policy = load_policy(config.agent, tokenizer=MODEL, timeout=REQUEST_TIMEOUT_S, **GREEDY)
     (episode,) = asyncio.run(run_rollout(config, policy=policy)).episodes
     assert episode.error.startswith("ServerRequestError: the server at") and "does not serve the model" in episode.error
 
