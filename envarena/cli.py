@@ -12,7 +12,7 @@ import json
 import shutil
 import sys
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +162,14 @@ def _samples_per_task(episodes: list[Any]) -> int:
     return min(counts.values()) if counts else 1
 
 
+def _ray_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--ray [ADDRESS]` and `--ray-workers N`: play the episodes on a Ray cluster."""
+    command = click.option("--ray-workers", "ray_workers", default=None, type=click.IntRange(min=1),
+                           help="Ray workers (default: one per CPU of the cluster); --concurrency is per worker.")(command)
+    return click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+                        help="Play on Ray workers: the cluster at ADDRESS, or a local Ray started for this run.")(command)
+
+
 @main.command()
 @click.argument("env_id")
 @click.option("--agent", default="scripted", show_default=True, help="Agent spec: scripted, random, human, ...")
@@ -174,6 +182,7 @@ def _samples_per_task(episodes: list[Any]) -> int:
 @click.option("--timeout", "episode_timeout", default=None, type=float, help="Seconds allowed per episode.")
 @click.option("--keep-failed", is_flag=True,
               help="On a re-run, count episodes that ended with an error as done instead of playing them again.")
+@_ray_options
 @_env_option
 @_agent_option
 def rollout(
@@ -187,6 +196,8 @@ def rollout(
     out: str | None,
     episode_timeout: float | None,
     keep_failed: bool,
+    ray_address: str | None,
+    ray_workers: int | None,
     env_kwargs: tuple[str, ...],
     agent_options: tuple[str, ...],
 ) -> None:
@@ -208,6 +219,13 @@ def rollout(
         episode_timeout=episode_timeout,
         retry_failed=not keep_failed,
     )
+    if ray_address is not None:
+        from envarena.rollout.ray_rollout import run_rollout_ray
+
+        result = asyncio.run(run_rollout_ray(config, address=ray_address, workers=ray_workers,
+                                             agent_options=_parse_options(agent_options), show_progress=True))
+        _report_rollout(result, out)
+        return
     policy = load_policy(agent, **_parse_options(agent_options))
 
     async def run() -> Any:
@@ -216,7 +234,10 @@ def rollout(
         finally:
             await policy.aclose()  # run_rollout leaves a policy it was handed open
 
-    result = asyncio.run(run())
+    _report_rollout(asyncio.run(run()), out)
+
+
+def _report_rollout(result: Any, out: str) -> None:
     console.print(f"wrote {result.written} episodes to {out} ({result.skipped} already there)")
     if result.retried:
         console.print(f"{result.retried} of them had failed before and were played again (--keep-failed keeps failures)")
@@ -307,6 +328,10 @@ def export_command(
 @click.option("--concurrency", default=8, show_default=True, type=click.IntRange(min=1))
 @click.option("--out-dir", default="runs/eval", show_default=True, help="Where the rollout JSONL files go.")
 @click.option("--report", "report_path", default=None, help="JSON report file (default: OUT_DIR/report.json).")
+@click.option("--keep-failed", is_flag=True,
+              help="On a re-run, count episodes that ended with an error (an agent timeout or crash included) as "
+                   "done instead of playing them again; use it when errors are the agent's own failures.")
+@_ray_options
 @_agent_option
 def eval_command(
     env_ids: tuple[str, ...],
@@ -317,6 +342,9 @@ def eval_command(
     concurrency: int,
     out_dir: str,
     report_path: str | None,
+    keep_failed: bool,
+    ray_address: str | None,
+    ray_workers: int | None,
     agent_options: tuple[str, ...],
 ) -> None:
     """Evaluate AGENT on ENV_IDS: pass@k (unbiased), reward and success, as a table and JSON."""
@@ -326,22 +354,31 @@ def eval_command(
 
     for env_id in env_ids:
         registry[env_id]  # every ID is checked before any model is loaded
-    policy = load_policy(agent, **_parse_options(agent_options))
     files = []
+    configs = []
+    for env_id in env_ids:
+        name = f"{env_id.replace('/', '_')}.{agent.replace(':', '_').replace('/', '_')}.jsonl"
+        files.append(str(Path(out_dir) / name))
+        configs.append(RolloutConfig(env_id=env_id, agent=agent, n=n, seed=seed, samples=k,
+                                     concurrency=concurrency, out=files[-1], retry_failed=not keep_failed))
 
     async def run_all() -> None:
+        policy = load_policy(agent, **_parse_options(agent_options))
         try:  # one policy for every environment, closed once at the end
-            for env_id in env_ids:
-                name = f"{env_id.replace('/', '_')}.{agent.replace(':', '_').replace('/', '_')}.jsonl"
-                out = str(Path(out_dir) / name)
-                files.append(out)
-                config = RolloutConfig(env_id=env_id, agent=agent, n=n, seed=seed, samples=k,
-                                       concurrency=concurrency, out=out)
+            for config in configs:
                 await run_rollout(config, policy=policy, show_progress=True)
         finally:
             await policy.aclose()
 
-    asyncio.run(run_all())
+    async def run_all_on_ray() -> None:
+        from envarena.rollout.ray_rollout import ray_session, run_rollout_ray
+
+        with ray_session(ray_address):  # one cluster connection for every environment
+            for config in configs:
+                await run_rollout_ray(config, workers=ray_workers, agent_options=_parse_options(agent_options),
+                                      show_progress=True)
+
+    asyncio.run(run_all() if ray_address is None else run_all_on_ray())
     report = _report(files, k, agent)
     target = Path(report_path or Path(out_dir) / "report.json")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -26,10 +26,11 @@ from envarena.multiagent import MultiAgentEnv, VersusOpponent
 __all__ = ["EnvSpec", "Registry", "make", "register", "registry", "spec"]
 
 ENTRY_POINT_GROUP = "envarena.environments"
-#: `scheme:address` IDs name environments that live elsewhere. Each scheme's handler module
-#: (`remote_spec`, `validate_remote_options`, `make_remote`, `RemoteEnv`) is imported on first use,
-#: so the core never loads an integration, or its project, unless such an ID is asked for.
-SCHEMES = {"remote": "envarena.integrations.openenv.remote"}
+#: `scheme:address` IDs name environments that live elsewhere. Integrations declare a handler
+#: module per scheme in this entry-point group (`remote` is envarena's OpenEnv client); the
+#: module (`remote_spec`, `validate_remote_options`, `make_remote`, `RemoteEnv`) is imported on
+#: first use, so the core neither names an integration nor loads one unless such an ID is used.
+SCHEME_ENTRY_POINT_GROUP = "envarena.schemes"
 ID_PATTERN = re.compile(r"^(?P<category>[a-z0-9][a-z0-9_.-]*)/(?P<name>[a-z0-9][a-z0-9_.-]*)-v(?P<version>\d+)$")
 _CONSTRUCTION_ONLY = {"render_mode"}
 _VERSUS_OPTIONS = {"opponent", "seat"}
@@ -121,9 +122,12 @@ class Registry(Mapping[str, EnvSpec]):
     def _scheme(env_id: str) -> tuple[Any, str] | None:
         """The handler module and address of a `scheme:address` ID (None for a plain ID)."""
         scheme, sep, address = env_id.partition(":")
-        if not sep or scheme not in SCHEMES:
+        if not sep:
             return None
-        return importlib.import_module(SCHEMES[scheme]), address
+        handlers = {ep.name: ep for ep in entry_points(group=SCHEME_ENTRY_POINT_GROUP)}
+        if scheme not in handlers:
+            return None
+        return handlers[scheme].load(), address
 
     def _entry(self, env_id: str) -> _Entry:
         self._ensure_loaded()
@@ -235,6 +239,17 @@ class Registry(Mapping[str, EnvSpec]):
                 return VersusOpponent(env, opponent=versus.get("opponent"), seat=versus.get("seat"))
             except ValueError as err:
                 raise InvalidOptionError(f"{env_id}: {err}") from None
+        return env
+
+    def make_single_agent(self, env_id: str, **kwargs: Any) -> Env:
+        """The environment one agent plays alone: a two-player game faces its built-in opponent
+        unless `opponent=` names another, as in `envarena rollout` without `--opponent`. Servers
+        and trainer integrations, which hand an environment to a single outside agent, use it."""
+        if self[env_id].multi_agent:
+            kwargs.setdefault("opponent", None)
+        env = self.make(env_id, **kwargs)
+        if not isinstance(env, Env):  # not reachable with an opponent set; a guard for odd registrations
+            raise InvalidOptionError(f"{env_id} does not build a single-agent environment")
         return env
 
 

@@ -10,7 +10,7 @@ or an analyst can see, weight or drop it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 # Default per-event penalties. They are deliberately small next to the outcome (1.0) so a
 # policy cannot trade correctness for format, yet large enough to be visible in the curves.
@@ -49,3 +49,31 @@ def add_components(total: dict[str, float], step: Mapping[str, float]) -> None:
     """Accumulate one step's components into an episode total, in place."""
     for name, value in step.items():
         total[name] = total.get(name, 0.0) + float(value)
+
+
+#: Keeps a group of equal rewards at advantage 0 instead of dividing by zero.
+ADVANTAGE_EPS = 1e-6
+
+
+def episode_advantages(rewards: Sequence[float], method: str) -> list[float]:
+    """Advantages of one group of episodes played on the same task.
+
+    GRPO normalises the group's rewards by their std, Dr. GRPO only centres them (no bias
+    towards low-variance groups), RLOO subtracts the mean of the *other* episodes. Here, below
+    both the trainer and the viewer, so what the viewer shows is what the trainer computes.
+    """
+    values = [float(r) for r in rewards]
+    if method not in ("grpo", "dr_grpo", "rloo"):
+        raise ValueError(f"unknown advantage method '{method}'")
+    n = len(values)
+    if n == 0:
+        return []
+    mean = math.fsum(values) / n
+    if method == "dr_grpo":
+        return [r - mean for r in values]
+    if method == "rloo":
+        total = math.fsum(values)
+        return [0.0] * n if n < 2 else [r - (total - r) / (n - 1) for r in values]
+    std = math.sqrt(math.fsum((r - mean) ** 2 for r in values) / n)
+    return [(r - mean) / (std + ADVANTAGE_EPS) for r in values]
+

@@ -4,6 +4,6 @@ One module per environment, a folder per category; a module registers its enviro
 `@register("category/name-vN")`, so adding one means adding a file and an import below.
 """
 
-from envarena.environments import code, games, text, tools
+from envarena.environments import code, games, reasoning, text, tools
 
-__all__ = ["code", "games", "text", "tools"]
+__all__ = ["code", "games", "reasoning", "text", "tools"]

@@ -126,3 +126,32 @@ def test_cli_retries_timed_out_episodes_and_survives_a_kill_mid_retry(tmp_path):
     assert len(records) == 40 and len({r["id"] for r in records}) == 40
     assert sorted(r["seed"] for r in records) == list(range(40))
     assert all(r["error"] is None and r["outcome"] == 1.0 for r in records)
+
+
+def test_a_store_removes_only_its_own_stale_rewrites(tmp_path):
+    """`a.jsonl` must not delete the live rewrite of `a.jsonl.x`, whose name its glob matches."""
+    from envarena.rollout.store import EpisodeStore
+
+    own = tmp_path / ".a.jsonl.k3x_9q2z.rewrite"
+    other = tmp_path / ".a.jsonl.x.k3x_9q2z.rewrite"
+    own.write_text("")
+    other.write_text("")
+    with EpisodeStore(str(tmp_path / "a.jsonl")):
+        pass
+    assert not own.exists() and other.exists()
+
+
+def test_eval_keep_failed_leaves_failures_standing(outage_env, tmp_path):
+    """`eval --keep-failed`: a re-run must not turn an agent's failures into fresh tries."""
+    from click.testing import CliRunner
+
+    from envarena.cli import main
+
+    args = ["eval", outage_env, "--agent", "scripted", "-n", "4", "--out-dir", str(tmp_path)]
+    assert CliRunner().invoke(main, args).exit_code == 1  # two of four episodes errored
+    (out,) = tmp_path.glob("*.jsonl")
+    OutageEnv.down = False
+    CliRunner().invoke(main, [*args, "--keep-failed"])
+    assert sum(1 for r in _records(out) if r["error"]) == 2, "kept as they were"
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert len(_records(out)) == 4 and not any(r["error"] for r in _records(out)), "played again without the flag"

@@ -199,6 +199,16 @@ def test_a_required_call_cut_short_by_max_tokens_is_refused(client):
                                        tool_choice="required", max_tokens=3)
 
 
+def test_malformed_messages_and_huge_budgets_are_400_not_500(client):
+    """A tool call that is not an object used to escape as a 500 with a traceback; an unbounded
+    max_tokens would hold the one-batch-at-a-time engine for every other client."""
+    bad = [{"role": "assistant", "content": "", "tool_calls": ["oops"]}, {"role": "user", "content": "Hi"}]
+    with pytest.raises(openai.BadRequestError, match="bad messages or tools"):
+        client.chat.completions.create(model=MODEL, messages=bad, max_tokens=3)
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}], max_tokens=10**7)
+
+
 def test_an_unknown_model_is_404_model_not_found(client, tmp_path):
     with pytest.raises(openai.NotFoundError) as caught:
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], max_tokens=5)

@@ -15,8 +15,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from envarena.env import Env
-from envarena.errors import InvalidOptionError
-from envarena.multiagent import MultiAgentEnv
 from envarena.registration import registry
 from envarena.rewards import add_components
 from envarena.types import Episode, Message, ToolCall, Turn
@@ -25,15 +23,8 @@ __all__ = ["LiveEpisode", "make_single_agent", "message_from_openai", "opening_p
 
 
 def make_single_agent(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> Env:
-    """The environment one trainer rollout plays. A two-player game faces its built-in
-    opponent unless `opponent=` says otherwise, as in `envarena rollout` without `--opponent`."""
-    options = dict(env_kwargs or {})
-    if issubclass(registry.env_class(env_id), MultiAgentEnv):
-        options.setdefault("opponent", None)
-    env = registry.make(env_id, **options)
-    if not isinstance(env, Env):  # not reachable with an opponent set; a guard for odd registrations
-        raise InvalidOptionError(f"{env_id} does not build a single-agent environment")
-    return env
+    """The environment one trainer rollout plays (see `Registry.make_single_agent`)."""
+    return registry.make_single_agent(env_id, **dict(env_kwargs or {}))
 
 
 def opening_prompts(env_id: str, env_kwargs: Mapping[str, Any], seeds: range) -> list[list[dict[str, str]]]:

@@ -145,6 +145,7 @@ class _TRLEnvironment:
     def __init__(self, factory: EnvironmentFactory) -> None:
         self._factory = factory
         self._live = LiveEpisode(factory.env_id, factory.env_kwargs, agent="trl")
+        self._reported = False  # on_episode hears each episode once, however often TRL asks
 
     @property
     def live(self) -> LiveEpisode:
@@ -154,6 +155,7 @@ class _TRLEnvironment:
     def reset(self, seed: int | None = None, **row: Any) -> str | None:
         """Start the task of the dataset row's seed; the prompt already holds its opening."""
         self._live.reset(seed)
+        self._reported = False
         if self._factory.hint and self._text_tool is not None:
             return (f"\n\n(Act only through the tools: send each answer, guess or move with "
                     f"`{self._text_tool}`.)")
@@ -165,7 +167,8 @@ class _TRLEnvironment:
         if episode is None:
             return 0.0
         value = episode.outcome if self._factory.reward == "outcome" else episode.total_reward
-        if self._factory.on_episode is not None:
+        if self._factory.on_episode is not None and not self._reported:
+            self._reported = True
             self._factory.on_episode(episode.model_copy(deep=True))
         return float(value)
 

@@ -250,6 +250,19 @@ def _validate(config: RolloutConfig) -> None:
         raise InvalidOptionError(f"{config.env_id} has no seat '{seat}'; choose one of: {', '.join(spec.players)}")
 
 
+def pending(config: RolloutConfig, store: EpisodeStore) -> tuple[list[tuple[int, int]], list[tuple[int, int]], set[str]]:
+    """The planned (seed, sample) pairs, those still to play, and the failed IDs dropped for replay.
+
+    Shared by every way of running a rollout (here, or on Ray workers), so that resume and
+    retry-of-failed mean the same thing everywhere.
+    """
+    plan = [(config.seed + i, s) for i in range(config.n) for s in range(config.samples)]
+    ids = {(seed, s): episode_id(config, seed, s) for seed, s in plan}
+    retried = store.forget_failed(ids.values()) if config.retry_failed else set()
+    todo = [(seed, s) for seed, s in plan if ids[(seed, s)] not in store.done_ids]
+    return plan, todo, retried
+
+
 async def run_rollout(
     config: RolloutConfig,
     *,
@@ -276,12 +289,9 @@ async def run_rollout(
         policies["opponent"] = opponent or (
             policies["agent"] if config.opponent == config.agent else load(config.opponent)
         )
-    plan = [(config.seed + i, s) for i in range(config.n) for s in range(config.samples)]
     written: list[Episode] = []
     with EpisodeStore(config.out) as store:
-        ids = {(seed, s): episode_id(config, seed, s) for seed, s in plan}
-        retried = store.forget_failed(ids.values()) if config.retry_failed else set()
-        todo = [(seed, s) for seed, s in plan if ids[(seed, s)] not in store.done_ids]
+        plan, todo, retried = pending(config, store)
         skipped = len(plan) - len(todo)
         semaphore = asyncio.Semaphore(config.concurrency)
         with RolloutProgress(show_progress, len(plan), skipped, policies.values()) as advance:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import glob
+import re
 import json
 import os
 import tempfile
@@ -90,9 +91,13 @@ class EpisodeStore:
         return f".{glob.escape(self.path.name)}.*.rewrite"
 
     def _remove_stale_rewrites(self) -> None:
-        """Temporary files of a run killed mid-rewrite (holding the lock, no rewrite is live)."""
+        """Temporary files of a run killed mid-rewrite (holding the lock, no rewrite is live).
+        Only this file's own: mkstemp's random part is exactly eight characters, so `a.jsonl`
+        never takes the live rewrite of `a.jsonl.x`."""
+        own = re.compile(rf"\.{re.escape(self.path.name)}\.[a-z0-9_]{{8}}\.rewrite")
         for stale in self.path.parent.glob(self._rewrite_pattern()):
-            stale.unlink(missing_ok=True)
+            if own.fullmatch(stale.name):
+                stale.unlink(missing_ok=True)
 
     def forget_failed(self, ids: Collection[str]) -> set[str]:
         """Remove the error records of these episodes so that the run plays them again.

@@ -69,8 +69,10 @@ class _ChatRequest(_Sampling):
     messages: list[dict[str, Any]]
     tools: list[dict[str, Any]] | None = None
     tool_choice: Any = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    # Bounded like completions: generations run one batch at a time, so one huge request
+    # would hold every other client.
+    max_tokens: int | None = Field(default=None, ge=1, le=8192)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=8192)
     logprobs: bool = False
 
 
@@ -305,7 +307,7 @@ def build_app(engine: Any, served_name: str, *, log: Callable[[str], None] | Non
         try:
             messages = [_message(m) for m in body.messages]
             tools = [_tool(t) for t in body.tools or []]
-        except (KeyError, ValidationError, TypeError) as err:
+        except (KeyError, ValidationError, TypeError, AttributeError) as err:
             raise ApiError(400, f"bad messages or tools: {err}", param="messages") from None
         try:
             plan = plan_tools(tools, body.tool_choice)

@@ -12,23 +12,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from envarena.rewards import ADVANTAGE_EPS as _EPS
+from envarena.rewards import episode_advantages
+
 __all__ = ["discounted_returns", "episode_advantages", "turn_advantages"]
-
-_EPS = 1e-6
-
-
-def episode_advantages(rewards: Sequence[float], method: str) -> list[float]:
-    r = np.asarray(rewards, dtype=np.float64)
-    if method == "grpo":
-        return list((r - r.mean()) / (r.std() + _EPS))
-    if method == "dr_grpo":
-        return list(r - r.mean())
-    if method == "rloo":
-        n = len(r)
-        if n < 2:
-            return [0.0] * n
-        return list(r - (r.sum() - r) / (n - 1))
-    raise ValueError(f"unknown advantage method '{method}'")
 
 
 def discounted_returns(rewards: Sequence[float], gamma: float) -> list[float]:

@@ -17,15 +17,15 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from envarena.rewards import episode_advantages
 from envarena.view.index import EpisodeSummary
 from envarena.view.sources import Catalog, Source
 
-__all__ = ["EpisodeFilter", "episode_page", "group_of", "group_advantages"]
+__all__ = ["EpisodeFilter", "episode_page", "group_of"]
 
 SORT_KEYS = ("line", "total_reward", "outcome", "turns", "duration_s", "seed")
 MAX_PAGE = 500
 _TOKEN_LISTS = re.compile(rb'"(?:prompt_ids|completion_ids|logprobs)":\[[^\]]*\]')
-_EPS = 1e-6  # as the trainer's advantages
 
 
 @dataclass
@@ -146,20 +146,6 @@ def find(catalog: Catalog, key: str) -> tuple[Source, EpisodeSummary]:
     raise KeyError(key)
 
 
-def group_advantages(rewards: list[float], method: str = "grpo") -> list[float]:
-    """Episode advantages of one group, as the trainer computes them (see envarena.train.advantages)."""
-    if not rewards:
-        return []
-    mean = statistics.fmean(rewards)
-    if method == "dr_grpo":
-        return [r - mean for r in rewards]
-    if method == "rloo":
-        n = len(rewards)
-        return [0.0] * n if n < 2 else [r - (sum(rewards) - r) / (n - 1) for r in rewards]
-    std = statistics.pstdev(rewards)
-    return [(r - mean) / (std + _EPS) for r in rewards]
-
-
 def group_of(catalog: Catalog, key: str, source_ids: list[int], reward: str = "total_reward",
              method: str = "grpo") -> dict[str, Any]:
     """Every episode of the same task (env, options, seed) among the sources in view, with advantages."""
@@ -170,7 +156,7 @@ def group_of(catalog: Catalog, key: str, source_ids: list[int], reward: str = "t
     members = sorted(((src, s) for src in scope for s in src.index.refresh() if s.task == summary.task),
                      key=lambda m: (m[1].sample, m[0].id, m[1].line))
     values = [s.outcome if reward == "outcome" else s.total_reward for _, s in members]
-    advantages = group_advantages(values, method)
+    advantages = episode_advantages(values, method)
     return {
         "task": {"env_id": summary.env_id, "env_kwargs": json.loads(summary.env_kwargs), "seed": summary.seed},
         "reward": reward,

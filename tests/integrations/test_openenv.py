@@ -264,14 +264,28 @@ def test_sessions_that_end_normally_log_no_errors(servers):
     assert "Traceback" not in "".join(_LOGS[url][before:])
 
 
-def test_http_routes_are_stateless_and_say_so(servers):
+def test_stateless_http_routes_build_nothing_and_point_to_the_session(servers):
+    """OpenEnv's HTTP /reset and /step would build an environment per request on the event loop,
+    outside the session bound; they answer 409 instead, and no environment is opened."""
     url = servers["tool"]
-    status, body = _post(f"{url}/reset", {"seed": 3})
-    assert status == 200 and body["observation"]["messages"][0]["role"] == "system" and body["done"] is False
-    status, body = _post(f"{url}/step", {"action": {"content": "<answer>1</answer>"}})
-    assert status == 409 and "WebSocket session at /ws" in body["detail"]
-    status, body = _post(f"{url}/step", {"action": {"content": "hi", "colour": "red"}})
-    assert status == 422  # OpenEnv validates the typed action
+    _wait_for(lambda: _idle(url), 15, "earlier sessions to close")
+    for path, payload in (("/reset", {"seed": 3}), ("/step", {"action": {"content": "<answer>1</answer>"}})):
+        status, body = _post(f"{url}{path}", payload)
+        assert status == 409 and "WebSocket session at /ws" in body["detail"]
+    with urllib.request.urlopen(f"{url}/metadata", timeout=30) as response:
+        assert json.load(response)["name"] == TOOL_ENV
+    assert _sessions(url)["open_environments"] == 0
+
+
+def test_a_client_cannot_choose_its_own_task_through_reset_options(servers):
+    """Reset options can set the task (xiangqi reads a position from them); a client that picked
+    a position it has already won would collect a verified reward. They are refused."""
+    from websockets.sync.client import connect
+
+    with connect(servers["tool"].replace("http://", "ws://") + "/ws") as ws:
+        ws.send(json.dumps({"type": "reset", "data": {"seed": 1, "options": {"expression": "1"}}}))
+        reply = json.loads(ws.recv())
+    assert reply["type"] == "error" and "fixed where the environment is served" in json.dumps(reply)
 
 
 def test_client_mistakes_are_one_sentence(servers):

@@ -14,9 +14,9 @@ from typing import Any
 
 import anyio
 
-from envarena.env import Env, render_messages
+from envarena.env import render_messages
 from envarena.errors import EnvArenaError
-from envarena.registration import make, registry
+from envarena.registration import registry
 from envarena.types import Message, ToolCall
 from envarena.version import __version__
 
@@ -41,11 +41,7 @@ class EnvSession:
     sandboxed test run), so they run in a worker thread, one at a time."""
 
     def __init__(self, env_id: str, env_kwargs: dict[str, Any] | None = None, *, seed: int = 0) -> None:
-        kwargs = dict(env_kwargs or {})
-        if registry[env_id].multi_agent:
-            kwargs.setdefault("opponent", None)  # a game is played against its built-in opponent
-        env = make(env_id, **kwargs)
-        assert isinstance(env, Env)
+        env = registry.make_single_agent(env_id, **dict(env_kwargs or {}))  # a game: its built-in opponent
         self.env_id = env_id
         self.env = env
         clash = sorted(set(CONTROL_TOOLS) & {t.name for t in env.tools})

@@ -110,6 +110,8 @@ class McpConnection(ToolConnection):
             listed = ready.result(timeout=toolset.startup_timeout)
         except BaseException as err:
             self.close()
+            if isinstance(err, (KeyboardInterrupt, SystemExit)):
+                raise
             reason = "it did not list its tools in time" if isinstance(err, TimeoutError) else _describe(err)
             raise EnvArenaError(f"could not start the MCP server {' '.join(toolset.command)!r}: {reason}") from None
         self._tools = [self._as_tool(t) for t in listed if toolset.include is None or t.name in toolset.include]

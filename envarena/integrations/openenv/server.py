@@ -29,7 +29,6 @@ from openenv.core.env_server.types import ConcurrencyConfig, EnvironmentMetadata
 from envarena.env import Env, Solver
 from envarena.errors import EnvArenaError, InvalidOptionError
 from envarena.integrations.openenv.models import EnvArenaAction, EnvArenaObservation, EnvArenaState
-from envarena.multiagent import MultiAgentEnv
 from envarena.registration import EnvSpec, registry
 from envarena.types import Message, jsonable
 from envarena.version import __version__
@@ -49,13 +48,7 @@ class NotResetError(RuntimeError):
 def served_env(env_id: str, env_kwargs: dict[str, Any]) -> Env:
     """The single-agent environment one session plays: a two-player game faces its built-in
     opponent (`-e opponent=NAME` picks another), as in a rollout without `--opponent`."""
-    options = dict(env_kwargs)
-    if registry[env_id].multi_agent:
-        options.setdefault("opponent", None)
-    env = registry.make(env_id, **options)
-    if isinstance(env, MultiAgentEnv):  # not reachable with an opponent set; kept as a guard
-        raise InvalidOptionError(f"{env_id} is a two-player game; it is served against a built-in opponent only")
-    return env
+    return registry.make_single_agent(env_id, **env_kwargs)
 
 
 def served_spec(env_id: str, env_kwargs: dict[str, Any], env: Env) -> EnvSpec:
@@ -109,7 +102,14 @@ class EnvArenaEnvironment(Environment[EnvArenaAction, EnvArenaObservation, EnvAr
     ) -> EnvArenaObservation:
         if unknown:
             raise ValueError(f"reset() takes seed, episode_id and options; got {', '.join(sorted(unknown))}")
-        messages, info = self.env.reset(seed=seed, options=options)
+        if options:
+            # Reset options can set the task itself (a chess position, a puzzle): a client
+            # that chose its own task could choose one it has already won. The task is the
+            # seed's, under the options the server was started with.
+            raise ValueError(
+                f"reset options are fixed where the environment is served (env-serve -e); got {', '.join(sorted(options))}"
+            )
+        messages, info = self.env.reset(seed=seed)
         self._episode_id, self._seed, self._started = episode_id, seed, True
         self._solver = self._new_solver()
         return self._observation(list(messages), None, False, False, dict(info))
@@ -239,6 +239,7 @@ def build_app(
     app = FastAPI(title=f"envarena: {env_id}", version=__version__,
                   description=f"{spec.description}\n\nServed in the OpenEnv protocol by `envarena env-serve`.")
     server.register_routes(app)
+    _replace_stateless_routes(app, spec)
     app.add_middleware(_QuietClientDisconnects)
     served = {"env_id": env_id, "env_kwargs": env_kwargs, "spec": spec.model_dump(mode="json"), "tools": tools,
               "expose_solver": expose_solver, "envarena_version": __version__}
@@ -258,6 +259,35 @@ def build_app(
 
     app.state.openenv_server = server
     return app
+
+
+#: OpenEnv's stateless HTTP routes build a whole environment per request on the server's event
+#: loop (sandboxes, tool servers), outside the session bound, and can play no episode: each
+#: request gets a fresh environment. They answer without building anything instead.
+_STATELESS_ROUTES = {"/reset", "/step", "/state", "/metadata"}
+
+
+def _replace_stateless_routes(app: Any, spec: EnvSpec) -> None:
+    from fastapi.responses import JSONResponse
+
+    app.router.routes = [r for r in app.router.routes if getattr(r, "path", None) not in _STATELESS_ROUTES]
+    detail = "episodes are played over the WebSocket session at /ws; the stateless HTTP routes are not served"
+
+    async def use_the_session() -> JSONResponse:
+        return JSONResponse(status_code=409, content={"detail": detail})
+
+    for path in ("/reset", "/step"):
+        app.add_api_route(path, use_the_session, methods=["POST"], tags=["Environment Control"])
+    app.add_api_route("/state", use_the_session, methods=["GET"], tags=["State Management"])
+    metadata = EnvironmentMetadata(
+        name=spec.id, description=spec.description or spec.id, version=__version__, author="envarena",
+        documentation_url=None,
+    )
+
+    async def get_metadata() -> EnvironmentMetadata:
+        return metadata
+
+    app.add_api_route("/metadata", get_metadata, methods=["GET"], tags=["Environment Info"])
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -1,0 +1,162 @@
+"""Rollouts on a real local Ray cluster: same episodes as a local run, and no episode lost or
+written twice when a worker process is killed mid-run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from envarena.rollout import RolloutConfig, run_rollout_sync
+
+ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'envarena[ray]')")
+psutil = pytest.importorskip("psutil", reason="psutil (a Ray dependency) is needed to find worker processes")
+
+from envarena.rollout.ray_rollout import run_rollout_ray_sync  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    """One local cluster for the module (starting Ray takes seconds), always shut down."""
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING", log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _records(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _comparable(record: dict) -> tuple:
+    """An episode without its timings: what it played and what it earned."""
+    turns = [(t["agent"], t["action"]["content"], t["reward"], t["reward_components"]) for t in record["turns"]]
+    return (record["seed"], record["sample"], record["outcome"], record["success"], record["total_reward"],
+            record["reward_components"], record["error"], turns)
+
+
+@pytest.mark.parametrize(("env_id", "agent", "samples"), [("code/humaneval-v0", "scripted", 1), ("games/wordle-v0", "random", 2)])
+def test_a_rollout_over_ray_equals_the_local_one_episode_for_episode(tmp_path, env_id, agent, samples):
+    common = {"env_id": env_id, "agent": agent, "n": 4, "samples": samples, "concurrency": 2}
+    run_rollout_sync(RolloutConfig(**common, out=str(tmp_path / "local.jsonl")))
+    result = run_rollout_ray_sync(RolloutConfig(**common, out=str(tmp_path / "ray.jsonl")), workers=2)
+    assert result.written == 4 * samples and result.skipped == 0
+    local = {r["id"]: _comparable(r) for r in _records(tmp_path / "local.jsonl")}
+    remote = {r["id"]: _comparable(r) for r in _records(tmp_path / "ray.jsonl")}
+    assert len(remote) == len(_records(tmp_path / "ray.jsonl")) == 4 * samples
+    assert remote == local
+    if agent == "random":  # the seeded random agent played, so the episodes really were compared turn by turn
+        assert any(len(turns) > 1 for *_, turns in remote.values())
+
+
+def test_a_ray_rollout_resumes_the_file_of_a_local_one(tmp_path):
+    out = str(tmp_path / "r.jsonl")
+    run_rollout_sync(RolloutConfig(env_id="code/humaneval-v0", n=3, out=out))
+    result = run_rollout_ray_sync(RolloutConfig(env_id="code/humaneval-v0", n=6, out=out), workers=1)
+    assert (result.written, result.skipped) == (3, 3)
+    assert sorted(r["seed"] for r in _records(tmp_path / "r.jsonl")) == list(range(6))
+
+
+def _rollout_worker_pids() -> list[int]:
+    pids = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if cmdline and cmdline[0].startswith("ray::RayRolloutWorker"):
+            pids.append(process.info["pid"])
+    return pids
+
+
+def test_killing_a_worker_mid_run_loses_and_duplicates_nothing(tmp_path):
+    killed: list[int] = []
+
+    def kill_a_worker(_episode) -> None:
+        if not killed:  # after the first episode, while both workers have episodes in flight
+            pids = _rollout_worker_pids()
+            assert len(pids) == 2, pids
+            os.kill(pids[0], signal.SIGKILL)
+            killed.append(pids[0])
+
+    config = RolloutConfig(env_id="code/humaneval-v0", n=16, concurrency=2, out=str(tmp_path / "ray.jsonl"))
+    result = run_rollout_ray_sync(config, workers=2, on_episode=kill_a_worker)
+    assert killed, "no worker was killed, so the test proved nothing"
+    records = _records(tmp_path / "ray.jsonl")
+    assert result.written == len(records) == 16
+    assert sorted(r["seed"] for r in records) == list(range(16))  # every episode, each once
+    assert len({r["id"] for r in records}) == 16
+    assert all(r["outcome"] == 1.0 and not r["error"] for r in records)
+    assert killed[0] not in _rollout_worker_pids()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_cluster_address_nobody_answers_is_a_clear_error(cli, tmp_path):
+    result = cli("rollout", "code/humaneval-v0", "-n", "2", "--out", "r.jsonl", "--ray", f"127.0.0.1:{_free_port()}",
+                 cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert "no Ray cluster answers at" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def served_smollm2(smollm2):
+    """`envarena serve` on loopback, as a user would start it beside the cluster."""
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "envarena", "serve", "smollm2-135m", "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300  # torch + the model load slowly on a busy 2-core machine
+        while True:
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "envarena serve did not listen within 300 s"
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5):
+                    break
+            except OSError:
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=60)
+
+
+def test_an_openai_policy_served_by_envarena_serve_plays_over_ray_with_traces(served_smollm2, tmp_path):
+    config = RolloutConfig(env_id="text/arithmetic-v0", env_kwargs={"max_attempts": 2}, agent=f"openai:smollm2-135m@{served_smollm2}",
+                           n=2, concurrency=2, out=str(tmp_path / "r.jsonl"))
+    options = {"timeout": 300, "max_new_tokens": 12, "temperature": 0.7}
+    result = run_rollout_ray_sync(config, workers=1, agent_options=options)
+    episodes = result.episodes
+    assert len(episodes) == 2 and all(e.error is None for e in episodes), [e.error for e in episodes]
+    for episode in episodes:
+        for turn in episode.turns:
+            assert turn.trace is not None and len(turn.trace.logprobs) == len(turn.trace.completion_ids) > 0
+        for before, after in zip(episode.turns, episode.turns[1:]):  # token-in, token-out across turns
+            prefix = before.trace.prompt_ids + before.trace.completion_ids
+            assert after.trace.prompt_ids[: len(prefix)] == prefix
+    assert len(_records(tmp_path / "r.jsonl")) == 2
+
+
+def test_the_cli_plays_rollout_and_eval_on_ray(cli, tmp_path):
+    """`--ray` without an address joins the running local cluster (the module's) or starts one."""
+    result = cli("rollout", "code/humaneval-v0", "-n", "3", "--out", "r.jsonl", "--ray", cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert sorted(r["seed"] for r in _records(tmp_path / "r.jsonl")) == [0, 1, 2]
+    result = cli("eval", "text/arithmetic-v0", "--agent", "scripted", "-n", "2", "--out-dir", "ev", "--ray", "--ray-workers", "1",
+                 cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "ev" / "report.json").read_text())
+    assert "text/arithmetic-v0" in json.dumps(report)
+    assert len(_records(tmp_path / "ev" / "text_arithmetic-v0.scripted.jsonl")) == 2
