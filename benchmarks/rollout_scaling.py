@@ -46,7 +46,7 @@ def main() -> None:
 
     rows = []
     start = time.perf_counter()
-    result = run_rollout_sync(config("local"))
+    result = run_rollout_sync(config("local"), keep_episodes=True)
     wall = time.perf_counter() - start
     rows.append(("local engine", wall, result.written))
     cost = sum(e.duration_s or 0.0 for e in result.episodes) / max(1, result.written)
@@ -58,7 +58,7 @@ def main() -> None:
         cpus = ray.cluster_resources().get("CPU", 0)
         for count in (int(w) for w in args.workers.split(",")):
             start = time.perf_counter()
-            result = run_rollout_ray_sync(config(f"ray{count}"), workers=count)
+            result = run_rollout_ray_sync(config(f"ray{count}"), workers=count, keep_episodes=True)
             rows.append((f"ray, {count} worker{'s' * (count > 1)}", time.perf_counter() - start, result.written))
             assert _outcomes(folder / f"ray{count}.jsonl") == reference, "Ray played different episodes"
 

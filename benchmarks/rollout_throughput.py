@@ -41,7 +41,7 @@ async def engine_run(policy: Any, episodes: int, concurrency: int, folder: Path)
     config = RolloutConfig(env_id=ENV_ID, env_kwargs=ENV_KWARGS, agent=policy.spec, n=episodes, concurrency=concurrency,
                            out=str(folder / f"c{concurrency}.jsonl"))
     start = time.perf_counter()
-    result = await run_rollout(config, policy=policy)
+    result = await run_rollout(config, policy=policy, keep_episodes=True)
     elapsed = time.perf_counter() - start
     tokens = sum(e.completion_tokens for e in result.episodes)
     prompts = [e.turns[0].trace.prompt_ids for e in sorted(result.episodes, key=lambda e: e.seed)]

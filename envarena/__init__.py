@@ -1,9 +1,9 @@
 """envarena: agentic environments with verifiable rewards, rollouts, RL training and export."""
 
 from envarena.env import Env, Solver, StepResult
-from envarena.errors import EnvArenaError, InvalidOptionError, UnknownEnvironmentError
+from envarena.errors import EnvArenaError, InvalidOptionError, UnavailableEnvironmentError, UnknownEnvironmentError
 from envarena.multiagent import MoveResult, MultiAgentEnv, VersusOpponent
-from envarena.registration import EnvSpec, make, register, registry, spec
+from envarena.registration import EnvSpec, make, register, registry, spec, unregister
 from envarena.rewards import Potential
 from envarena.spaces import ChatActionSpace, ChatObservationSpace, Observation
 from envarena.task_env import Difficulty, TaskEnv, extract_answer
@@ -67,6 +67,7 @@ __all__ = [
     "Tool",
     "ToolCall",
     "Turn",
+    "UnavailableEnvironmentError",
     "UnknownEnvironmentError",
     "VersusOpponent",
     "__version__",
@@ -76,4 +77,5 @@ __all__ = [
     "registry",
     "spec",
     "tool",
+    "unregister",
 ]

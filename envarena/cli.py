@@ -20,6 +20,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from envarena.assignments import parse_assignments
 from envarena.errors import EnvArenaError
 
 # Piped output (CI logs, files) gets a wide console so summary tables are not truncated.
@@ -28,16 +29,7 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 
 def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
     """`key=value` pairs; values are read as JSON when they parse (numbers, true, lists)."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise EnvArenaError(f"option '{pair}' is not of the form key=value")
-        try:
-            options[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            options[key] = raw
-    return options
+    return parse_assignments(pairs)
 
 
 class _Group(click.Group):
@@ -76,10 +68,10 @@ _agent_option = click.option(
 )
 
 
-def _fail_if_all_failed(episodes: list[Any]) -> None:
+def _fail_if_all_failed(result: Any) -> None:
     """A run where every episode failed (a server that is down, a missing model) is an error."""
-    if episodes and all(e.error for e in episodes):
-        raise EnvArenaError(f"all {len(episodes)} episodes failed; the first: {episodes[0].error}")
+    if result.written and result.errors == result.written:
+        raise EnvArenaError(f"all {result.written} episodes failed; the first: {result.first_error}")
 
 
 @main.command("list")
@@ -148,18 +140,31 @@ def _doc_paragraphs(doc: str) -> str:
 
 
 def _print_summary(path: str) -> None:
-    from envarena.rollout import episodes_in, summarize, summary_table
+    """The table of a whole rollout file, read one episode at a time (never all at once)."""
+    from envarena.rollout import summary_table
 
-    episodes = episodes_in(path)
-    ks = sorted({1, *(_samples_per_task(episodes),)})
-    console.print(summary_table(summarize(episodes, ks=ks), title=f"Summary of {path}"))
+    tally, _ = _tally([path])
+    ks = sorted({1, tally.samples_per_task()})
+    console.print(summary_table(tally.rows(ks), title=f"Summary of {path}"))
 
 
-def _samples_per_task(episodes: list[Any]) -> int:
-    counts: dict[tuple[str, str, int], int] = defaultdict(int)
-    for e in episodes:
-        counts[(e.env_id, json.dumps(e.env_kwargs, sort_keys=True), e.seed)] += 1
-    return min(counts.values()) if counts else 1
+def _tally(files: list[str]) -> tuple[Any, set[str]]:
+    """The summary counters of rollout files and their agents, streamed: memory does not
+    grow with the files."""
+    from envarena.rollout import SummaryAccumulator, read_episodes
+
+    tally, agents = SummaryAccumulator(), set()
+    for path in files:
+        for episode in read_episodes(path):
+            tally.add(episode)
+            agents.add(episode.agent)
+    return tally, agents
+
+
+_env_processes_option = click.option(
+    "--env-processes", "env_processes", default=None, type=click.IntRange(min=0), metavar="N",
+    help="Step the environments in N worker processes (0: in threads). Default: one per CPU for "
+         "environments marked CPU-heavy (e.g. games/sudoku-v0), threads for the rest.")
 
 
 def _ray_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -182,6 +187,7 @@ def _ray_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--timeout", "episode_timeout", default=None, type=float, help="Seconds allowed per episode.")
 @click.option("--keep-failed", is_flag=True,
               help="On a re-run, count episodes that ended with an error as done instead of playing them again.")
+@_env_processes_option
 @_ray_options
 @_env_option
 @_agent_option
@@ -196,6 +202,7 @@ def rollout(
     out: str | None,
     episode_timeout: float | None,
     keep_failed: bool,
+    env_processes: int | None,
     ray_address: str | None,
     ray_workers: int | None,
     env_kwargs: tuple[str, ...],
@@ -218,6 +225,7 @@ def rollout(
         out=out,
         episode_timeout=episode_timeout,
         retry_failed=not keep_failed,
+        env_processes=env_processes,
     )
     if ray_address is not None:
         from envarena.rollout.ray_rollout import run_rollout_ray
@@ -241,8 +249,19 @@ def _report_rollout(result: Any, out: str) -> None:
     console.print(f"wrote {result.written} episodes to {out} ({result.skipped} already there)")
     if result.retried:
         console.print(f"{result.retried} of them had failed before and were played again (--keep-failed keeps failures)")
-    _print_summary(out)
-    _fail_if_all_failed(result.episodes)
+    if _holds_only_this_run(result, out):  # the run's own streamed summary: no re-read of the file
+        from envarena.rollout import summary_table
+
+        console.print(summary_table(result.summary, title=f"Summary of {out}"))
+    else:
+        _print_summary(out)
+    _fail_if_all_failed(result)
+
+
+def _holds_only_this_run(result: Any, out: str) -> bool:
+    from envarena.rollout.store import scan_ids
+
+    return result.skipped == 0 and result.written == sum(1 for _ in scan_ids(out))
 
 
 @main.command()
@@ -272,7 +291,7 @@ def play(env_id: str, seed: int, opponent: str | None, out: str | None, env_kwar
             out=target,
         )
         try:
-            result = asyncio.run(run_rollout(config, policy=policy))
+            result = asyncio.run(run_rollout(config, policy=policy, keep_episodes=True))
         except KeyboardInterrupt:  # Ctrl-C at the prompt ends the game; nothing to resume
             click.echo("\ngame abandoned", err=True)
             sys.exit(130)
@@ -331,6 +350,7 @@ def export_command(
 @click.option("--keep-failed", is_flag=True,
               help="On a re-run, count episodes that ended with an error (an agent timeout or crash included) as "
                    "done instead of playing them again; use it when errors are the agent's own failures.")
+@_env_processes_option
 @_ray_options
 @_agent_option
 def eval_command(
@@ -343,6 +363,7 @@ def eval_command(
     out_dir: str,
     report_path: str | None,
     keep_failed: bool,
+    env_processes: int | None,
     ray_address: str | None,
     ray_workers: int | None,
     agent_options: tuple[str, ...],
@@ -360,7 +381,8 @@ def eval_command(
         name = f"{env_id.replace('/', '_')}.{agent.replace(':', '_').replace('/', '_')}.jsonl"
         files.append(str(Path(out_dir) / name))
         configs.append(RolloutConfig(env_id=env_id, agent=agent, n=n, seed=seed, samples=k,
-                                     concurrency=concurrency, out=files[-1], retry_failed=not keep_failed))
+                                     concurrency=concurrency, out=files[-1], retry_failed=not keep_failed,
+                                     env_processes=env_processes))
 
     async def run_all() -> None:
         policy = load_policy(agent, **_parse_options(agent_options))
@@ -394,18 +416,21 @@ def _fail_on_errored_episodes(files: list[str]) -> None:
     failing tests, `eval` still writes its report but must not look like a clean run to a script.
     (Exit 2 stays reserved for bad input.)
     """
-    from envarena.rollout import episodes_in
+    from envarena.rollout import read_episodes
 
-    by_env: dict[str, list[Any]] = defaultdict(list)
+    counts: dict[str, list[int]] = {}  # env -> [errored, episodes], streamed
+    first = None
     for path in files:
-        for episode in episodes_in(path):
-            by_env[episode.env_id].append(episode)
-    errored = [e for group in by_env.values() for e in group if e.error]
-    if errored:
-        counts = "; ".join(f"{sum(bool(e.error) for e in g)} of {len(g)} on {env_id}"
-                           for env_id, g in by_env.items() if any(e.error for e in g))
-        click.echo(f"error: episodes ended with an error ({counts}), counted as failures in the report "
-                   f"(re-running the command plays them again); the first: {errored[0].error}", err=True)
+        for episode in read_episodes(path):
+            tally = counts.setdefault(episode.env_id, [0, 0])
+            tally[1] += 1
+            if episode.error:
+                tally[0] += 1
+                first = first or episode.error
+    if first is not None:
+        summary = "; ".join(f"{bad} of {total} on {env_id}" for env_id, (bad, total) in counts.items() if bad)
+        click.echo(f"error: episodes ended with an error ({summary}), counted as failures in the report "
+                   f"(re-running the command plays them again); the first: {first}", err=True)
         sys.exit(1)
 
 
@@ -421,14 +446,14 @@ def report(files: tuple[str, ...], k: int | None, json_path: str | None) -> None
 
 
 def _report(files: list[str], k: int | None, agent: str | None) -> dict[str, Any]:
-    from envarena.rollout import episodes_in, summarize, summary_table
+    from envarena.rollout import summary_table
 
-    episodes = [e for f in files for e in episodes_in(f)]
-    largest = k or _samples_per_task(episodes)
+    tally, seen = _tally(files)
+    largest = k or tally.samples_per_task()
     ks = sorted({1, largest, *(2**i for i in range(1, 8) if 2**i < largest)})
-    rows = summarize(episodes, ks=ks)
+    rows = tally.rows(ks)
     console.print(summary_table(rows, title="Evaluation"))
-    agents = sorted({e.agent for e in episodes})
+    agents = sorted(seen)
     return {"agent": agent or (agents[0] if len(agents) == 1 else agents), "k": largest, "files": files,
             "environments": [r.model_dump() for r in rows]}
 

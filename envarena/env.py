@@ -1,13 +1,15 @@
 """The single-agent environment base class.
 
-Subclasses write the task (`_reset`), the reply to a text action (`_act`) and a reference
-solver; the base class owns everything that must behave the same in every environment:
+Subclasses write the task (`begin_episode`) and the reply to a text action (`respond`), both
+abstract so a class that forgets one fails when it is registered (or built), not at its first
+step; and a reference solver. The base class owns everything that must behave the same in every environment:
 seeding, tool-call dispatch with clear errors, potential-based progress, named reward
 components, turn limits, the final outcome and rendering.
 """
 
 from __future__ import annotations
 
+import abc
 import inspect
 import json
 import logging
@@ -142,7 +144,7 @@ def _finite(name: str, value: float) -> float:
     return 0.0
 
 
-class Env(gymnasium.Env[Observation, Message]):
+class Env(gymnasium.Env[Observation, Message], metaclass=abc.ABCMeta):
     """A multi-turn chat environment with verifiable outcome and dense, named rewards."""
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"]}
@@ -154,6 +156,9 @@ class Env(gymnasium.Env[Observation, Message]):
     success_threshold: ClassVar[float] = 1.0
     #: Loose bounds of the episode return, for `envarena info` and trainers.
     reward_range: ClassVar[tuple[float, float]] = (-1.0, 2.0)
+    #: Resets or steps burn CPU in Python (tenths of a second): rollouts then step this
+    #: environment in worker processes by default, so it never holds the driver's GIL.
+    cpu_heavy: ClassVar[bool] = False
 
     def __init__(self, *, max_turns: int | None = None, render_mode: str | None = None) -> None:
         if max_turns is not None and max_turns < 1:
@@ -173,20 +178,25 @@ class Env(gymnasium.Env[Observation, Message]):
         self._potential = Potential()
 
     # ------------------------------------------------------------------ subclass hooks
-    def _reset(self, options: dict[str, Any] | None) -> list[Message]:
+    @abc.abstractmethod
+    def begin_episode(self, options: dict[str, Any] | None) -> list[Message]:
         """Generate the task from `self.np_random` and return the opening messages."""
-        raise NotImplementedError
 
-    def _act(self, action: Message) -> StepResult:
-        """Answer an assistant message that carries no tool calls."""
-        raise NotImplementedError
+    @abc.abstractmethod
+    def respond(self, action: Message) -> StepResult:
+        """Answer an assistant message that carries no tool calls (those go to the `@tool`
+        methods); the one place an environment judges what the agent said."""
 
-    def _progress_after_tools(self) -> float | None:
+    def progress_after_tools(self) -> float | None:
         """New potential after tool calls (e.g. credit for retrieving a needed document)."""
         return None
 
-    def _truncation_outcome(self) -> float:
+    def truncation_outcome(self) -> float:
         """Outcome when the turn budget runs out before the task is finished."""
+        return 0.0
+
+    def initial_progress(self) -> float:
+        """The potential at the start of an episode (above 0 when the task starts half done)."""
         return 0.0
 
     def reference_solver(self) -> Solver:
@@ -211,17 +221,14 @@ class Env(gymnasium.Env[Observation, Message]):
         self.turn = 0
         self.outcome = 0.0
         self.done = False
-        messages = self._reset(options)
-        self._potential = Potential(self._initial_progress())
+        messages = self.begin_episode(options)
+        self._potential = Potential(self.initial_progress())
         self.transcript = list(messages)
         return Observation(m.model_copy(deep=True) for m in messages), {
             "turn": 0,
             "max_turns": self.max_turns,
             "tools": [t.name for t in self._tools],
         }
-
-    def _initial_progress(self) -> float:
-        return 0.0
 
     def step(self, action: Message | str) -> tuple[Observation, float, bool, bool, dict[str, Any]]:
         if self.done:
@@ -234,7 +241,7 @@ class Env(gymnasium.Env[Observation, Message]):
             if readable.tool_calls:
                 result = self._dispatch_tools(readable.tool_calls)
             else:
-                result = self._act(readable)
+                result = self.respond(readable)
         except Exception as err:  # a verifier must never raise into the rollout
             result = self._crashed(err)
         return self._finish_step(result)
@@ -258,7 +265,7 @@ class Env(gymnasium.Env[Observation, Message]):
         if terminated or truncated:
             if terminated and result.outcome is None:
                 raise RuntimeError(f"{type(self).__name__} ended an episode without an outcome")
-            self.outcome = float(result.outcome if terminated else self._truncation_outcome())
+            self.outcome = float(result.outcome if terminated else self.truncation_outcome())
             components["outcome"] = self.outcome
             info["outcome"] = self.outcome
             info["success"] = self.outcome >= self.success_threshold
@@ -291,7 +298,7 @@ class Env(gymnasium.Env[Observation, Message]):
             replies.append(Message.tool_result(call, content))
         errors += skipped
         components = {"tool_error": TOOL_ERROR_PENALTY * errors} if errors else {}
-        return StepResult(messages=replies, progress=self._progress_after_tools(), components=components)
+        return StepResult(messages=replies, progress=self.progress_after_tools(), components=components)
 
     def _run_tool(self, by_name: dict[str, Tool], call: ToolCall) -> tuple[str, bool]:
         target = by_name.get(call.name)

@@ -19,5 +19,10 @@ class UnknownEnvironmentError(EnvArenaError, KeyError):
         return str(self.args[0])
 
 
+class UnavailableEnvironmentError(UnknownEnvironmentError):
+    """The environment ID is registered but its module cannot be imported (a missing optional
+    dependency, a broken plugin)."""
+
+
 class InvalidOptionError(EnvArenaError, ValueError):
     """An environment or agent option that does not exist or has the wrong type."""

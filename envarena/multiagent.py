@@ -1,23 +1,25 @@
 """Turn-based multi-agent environments (pettingzoo AEC) with chat observations.
 
 Each player sees only the messages meant for it since its last move. Rewards, reward
-components and outcomes are kept per player. `VersusOpponent` turns any multi-agent
-environment into a single-agent `Env` against a built-in opponent, so every single-agent
-tool (rollouts, check_env, trainers) works on games too.
+components and outcomes are kept per player. `VersusOpponent` wraps any multi-agent
+environment into a single-agent `Env` against a built-in opponent (composition, as gymnasium
+wrappers do), so every single-agent tool (rollouts, check_env, trainers) works on games too.
 """
 
 from __future__ import annotations
 
+import abc
 import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import gymnasium
 import numpy as np
 from pettingzoo import AECEnv
 
-from envarena.env import Env, Solver, StepResult, capped_message, coerce_action, readable_action, render_messages
+from envarena.env import Env, Solver, capped_message, coerce_action, readable_action, render_messages
 from envarena.rewards import INVALID_ACTION_PENALTY, Potential, add_components, weighted_sum
 from envarena.spaces import ChatActionSpace, ChatObservationSpace, Observation
 from envarena.types import Message, jsonable
@@ -49,7 +51,7 @@ class MoveResult:
     legal: bool = True
 
 
-class MultiAgentEnv(AECEnv):
+class MultiAgentEnv(AECEnv, metaclass=abc.ABCMeta):
     """A turn-based game where every player acts with chat messages."""
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "name": "envarena", "is_parallelizable": False}
@@ -58,8 +60,9 @@ class MultiAgentEnv(AECEnv):
     reward_weights: ClassVar[dict[str, float]] = {}
     reward_range: ClassVar[tuple[float, float]] = (-1.0, 2.0)
     success_threshold: ClassVar[float] = 1.0
-    #: Built-in opponent used by single-agent rollouts when none is named.
-    default_opponent: ClassVar[str] = "random"
+    #: Built-in opponent a single-agent rollout faces when none is named, per `self.difficulty`,
+    #: for games whose difficulty is the opponent's strength; "random" for any other.
+    opponent_by_difficulty: ClassVar[dict[str, str]] = {}
     #: Refused moves in a row after which a player forfeits. Refused moves do not count toward
     #: `max_turns`, so nobody can run out the clock with nonsense to keep a lead or force a draw.
     illegal_move_limit: ClassVar[int] = 5
@@ -83,14 +86,19 @@ class MultiAgentEnv(AECEnv):
         self._since_last_move: dict[str, dict[str, float]] = {}
         self._init_bookkeeping(first=self.possible_agents[0] if self.possible_agents else "")
 
-    # ------------------------------------------------------------------ subclass hooks
-    def _reset_game(self, options: dict[str, Any] | None) -> tuple[dict[str, list[Message]], str]:
-        """Set up a new game from `self.np_random`; return opening messages and first player."""
-        raise NotImplementedError
+    @property
+    def default_opponent(self) -> str:
+        """The built-in opponent used by single-agent rollouts when none is named."""
+        return self.opponent_by_difficulty.get(getattr(self, "difficulty", ""), "random")
 
-    def _play(self, player: str, action: Message) -> MoveResult:
+    # ------------------------------------------------------------------ subclass hooks
+    @abc.abstractmethod
+    def begin_game(self, options: dict[str, Any] | None) -> tuple[dict[str, list[Message]], str]:
+        """Set up a new game from `self.np_random`; return opening messages and first player."""
+
+    @abc.abstractmethod
+    def apply_move(self, player: str, action: Message) -> MoveResult:
         """Apply a move; an illegal one returns `self.illegal(...)` and the player retries."""
-        raise NotImplementedError
 
     def reference_solver(self, player: str) -> Solver:
         raise NotImplementedError(f"{type(self).__name__} has no reference solver")
@@ -107,11 +115,11 @@ class MultiAgentEnv(AECEnv):
             "scripted": lambda env, seat, rng: env.reference_solver(seat).act(env.observe(seat)),
         }
 
-    def _initial_progress(self, player: str) -> float:
+    def initial_progress(self, player: str) -> float:
         """Each player's potential at the start of a game."""
         return 0.0
 
-    def _truncation_outcomes(self) -> dict[str, float]:
+    def truncation_outcomes(self) -> dict[str, float]:
         return {a: 0.0 for a in self.agents}
 
     # ------------------------------------------------------------------ pettingzoo API
@@ -143,9 +151,9 @@ class MultiAgentEnv(AECEnv):
         self._illegal_in_a_row = {a: 0 for a in self.possible_agents}
         self.outcomes = {}
         self.transcript = []
-        opening, first = self._reset_game(options)
+        opening, first = self.begin_game(options)
         self._pending = {a: list(opening.get(a, [])) for a in self.possible_agents}
-        self._potentials = {a: Potential(self._initial_progress(a)) for a in self.possible_agents}
+        self._potentials = {a: Potential(self.initial_progress(a)) for a in self.possible_agents}
         self._init_bookkeeping(first)
 
     def step(self, action: Message | str | None) -> None:
@@ -168,7 +176,7 @@ class MultiAgentEnv(AECEnv):
             self._pending[who].extend(capped_message(m) for m in messages)
         truncated = not result.done and self.moves_played >= self.max_turns
         if result.done or truncated:
-            self.outcomes = dict(result.outcomes) if result.done else self._truncation_outcomes()
+            self.outcomes = dict(result.outcomes) if result.done else self.truncation_outcomes()
             for who in self.agents:
                 step_components[who]["outcome"] = self.outcomes.get(who, 0.0)
         for who in self.agents:
@@ -186,10 +194,10 @@ class MultiAgentEnv(AECEnv):
             self.agent_selection = result.next_player or player
 
     def _judged_move(self, player: str, action: Message) -> MoveResult:
-        """`_play`, with the rules every game shares: a game that raises refuses the move
+        """`apply_move`, with the rules every game shares: a game that raises refuses the move
         instead, legal moves use up the turn budget, and too many refusals in a row forfeit."""
         try:
-            result = self._play(player, action)
+            result = self.apply_move(player, action)
         except Exception as err:  # a game must never raise into the rollout: log it, refuse the move
             logger.error("%s failed on a move", type(self).__name__, exc_info=True)
             result = self.illegal(player, f"The game could not process this move ({type(err).__name__}).")
@@ -231,8 +239,15 @@ class MultiAgentEnv(AECEnv):
         return " ".join(doc.split("\n\n")[0].split())
 
 
-class VersusOpponent(Env):
-    """A multi-agent game seen by one player, the other seats played by a built-in opponent."""
+class VersusOpponent(gymnasium.Env[Observation, Message]):
+    """A multi-agent game seen by one player, the other seats played by a built-in opponent.
+
+    A wrapper, not a subclass of the authoring base: it owns no task of its own and forwards
+    to `self.game`, as gymnasium wrappers forward to `self.env`. It offers everything the
+    single-agent `Env` interface promises (reset, step, tools, reference_solver,
+    random_action, max_turns, outcome, transcript) and is registered as a virtual `Env`, so
+    rollouts, servers and trainers treat it as one.
+    """
 
     def __init__(self, game: MultiAgentEnv, *, opponent: str | None = None, seat: str | None = None) -> None:
         self.game = game
@@ -247,19 +262,30 @@ class VersusOpponent(Env):
         if self.seat not in game.possible_agents:
             raise ValueError(f"unknown seat '{self.seat}'; choose one of: {', '.join(game.possible_agents)}")
         self.metadata = dict(game.metadata)
+        self.render_mode = game.render_mode
         self.reward_weights = game.reward_weights
         self.success_threshold = game.success_threshold
         self.reward_range = game.reward_range
-        super().__init__(max_turns=game.max_turns, render_mode=game.render_mode)
+        self.max_turns = game.max_turns
+        self.observation_space = game.observation_space(self.seat)
+        self.action_space = game.action_space(self.seat)
+        self.transcript: list[Message] = []
+        self.turn = 0
+        self.outcome = 0.0
+        self.done = False
         self._opponent_rng = np.random.default_rng()
+
+    @property
+    def tools(self) -> list[Any]:
+        """Games are played with moves in text, not with tools."""
+        return []
 
     @classmethod
     def describe(cls) -> str:  # the wrapped game describes itself
         return ""
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Observation, dict[str, Any]]:
-        gymnasium_reset = super(Env, self).reset  # seeds self.np_random only
-        gymnasium_reset(seed=seed)
+        super().reset(seed=seed)  # seeds self.np_random
         self.game.reset(seed=seed, options=options)
         self._opponent_rng = np.random.default_rng(int(self.np_random.integers(1 << 62)))
         self.turn = 0
@@ -306,8 +332,13 @@ class VersusOpponent(Env):
     def random_action(self, rng: np.random.Generator) -> Message | str:
         return self.game.random_action(self.seat, rng)
 
-    def _act(self, action: Message) -> StepResult:  # step() is overridden whole
-        raise NotImplementedError
+    def render(self) -> str | None:  # type: ignore[override]
+        if self.render_mode != "ansi":
+            return None
+        return render_messages(self.transcript)
 
     def close(self) -> None:
         self.game.close()
+
+
+Env.register(VersusOpponent)

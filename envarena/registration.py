@@ -1,29 +1,37 @@
-"""Environment IDs: catalog registration by decorator, plugins by entry point, `make`.
+"""Environment IDs: the catalog table, plugins by entry point, user classes by decorator, `make`.
 
-IDs look like `category/name-vN`. The catalog registers itself when `envarena.environments`
-is imported; third-party packages declare entry points in the `envarena.environments`
-group (name = ID, value = `module:Class`), so nothing central needs editing to add one.
+IDs look like `category/name-vN`. Catalog and plugin environments are registered lazily, by
+`"module:Class"` strings: the catalog's table (`envarena.environments.CATALOG`) and the
+`envarena.environments` entry-point group (name = ID, value = `module:Class`) are read
+without importing any environment, and a module is imported when one of its environments is
+first looked up, listed or built. An environment whose module cannot be imported (a missing
+optional dependency, a broken plugin) is hidden from listings with a warning and explained
+when asked for by name; the others are unaffected. Classes defined in user code register
+with `@register("category/name-v0")`; `unregister` removes any of them.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import inspect
 import re
+import threading
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Literal
 
+import gymnasium.envs.registration as gym_registration
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from envarena.env import Env
-from envarena.errors import InvalidOptionError, UnknownEnvironmentError
+from envarena.errors import EnvArenaError, InvalidOptionError, UnavailableEnvironmentError, UnknownEnvironmentError
 from envarena.multiagent import MultiAgentEnv, VersusOpponent
 
-__all__ = ["EnvSpec", "Registry", "make", "register", "registry", "spec"]
+__all__ = ["EnvSpec", "Registry", "make", "register", "registry", "spec", "unregister"]
 
 ENTRY_POINT_GROUP = "envarena.environments"
 #: `scheme:address` IDs name environments that live elsewhere. Integrations declare a handler
@@ -56,10 +64,38 @@ class EnvSpec(BaseModel):
 
 @dataclass
 class _Entry:
-    env_class: type[Env] | type[MultiAgentEnv]
+    #: The class, or a `"module:Class"` string not imported yet.
+    target: type[Env] | type[MultiAgentEnv] | str
     tags: tuple[str, ...]
     source: str
     spec: EnvSpec | None = None
+    #: Why the target cannot be imported, once that has been tried and failed.
+    failure: str | None = None
+
+
+def _check_class(env_id: str, env_class: Any) -> None:
+    """Refuse what is not an environment, or one that leaves a required hook unwritten, at
+    registration: the author hears at once, not at the first step of a rollout."""
+    if not (isinstance(env_class, type) and issubclass(env_class, (Env, MultiAgentEnv))):
+        raise TypeError(f"{env_id}: {env_class!r} is not an envarena Env or MultiAgentEnv subclass")
+    missing = sorted(getattr(env_class, "__abstractmethods__", ()))
+    if missing:
+        raise TypeError(f"{env_id}: {env_class.__qualname__} does not implement {', '.join(missing)}")
+
+
+def _import_target(target: str) -> type:
+    module_name, sep, qualname = target.partition(":")
+    if not sep or not module_name or not qualname:
+        raise ValueError(f"'{target}' is not of the form 'module:Class'")
+    obj: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _target_name(target: type | str) -> str:
+    """`module:Class` for a class or a lazy string alike, so the two can be compared."""
+    return target if isinstance(target, str) else f"{target.__module__}:{target.__qualname__}"
 
 
 def _parse_id(env_id: str) -> re.Match[str]:
@@ -86,36 +122,104 @@ class Registry(Mapping[str, EnvSpec]):
 
     def __init__(self) -> None:
         self._entries: dict[str, _Entry] = {}
+        #: ID prefix -> module whose import registers that family; popped once imported.
+        self._groups: dict[str, str] = {}
         self._loaded = False
-        self._loading = False
+        self._lock = threading.RLock()  # environments are built from worker threads too
 
     # ---------------------------------------------------------------- registration
-    def add(self, env_id: str, env_class: type, *, tags: tuple[str, ...] = (), source: str = "catalog") -> None:
+    def add(self, env_id: str, env_class: type | str, *, tags: tuple[str, ...] = (), source: str = "catalog") -> None:
+        """Register a class, or a `"module:Class"` string imported on first use."""
         _parse_id(env_id)
-        if not (isinstance(env_class, type) and issubclass(env_class, (Env, MultiAgentEnv))):
-            raise TypeError(f"{env_id}: {env_class!r} is not an envarena Env or MultiAgentEnv subclass")
-        existing = self._entries.get(env_id)
-        if existing is not None and existing.env_class is not env_class:
-            raise ValueError(f"environment ID '{env_id}' is already registered by {existing.env_class.__qualname__}")
-        self._entries[env_id] = _Entry(env_class, tuple(tags), source)
+        if isinstance(env_class, str):
+            if ":" not in env_class:
+                raise ValueError(f"{env_id}: '{env_class}' is not of the form 'module:Class'")
+        else:
+            _check_class(env_id, env_class)
+        with self._lock:
+            existing = self._entries.get(env_id)
+            if existing is not None and _target_name(existing.target) != _target_name(env_class):
+                raise ValueError(f"environment ID '{env_id}' is already registered by {_target_name(existing.target)}")
+            if existing is not None:  # the same class, named again (e.g. its module was imported): keep tags
+                existing.target, existing.failure = env_class, None
+                return
+            self._entries[env_id] = _Entry(env_class, tuple(tags), source)
+
+    def remove(self, env_id: str, *, missing_ok: bool = False) -> None:
+        """Unregister `env_id`; an unknown ID is a one-sentence error unless `missing_ok`."""
+        with self._lock:
+            self._ensure_loaded()
+            if self._entries.pop(env_id, None) is None and not missing_ok:
+                raise UnknownEnvironmentError(f"unknown environment '{env_id}'")
 
     def _ensure_loaded(self) -> None:
-        if self._loaded or self._loading:
-            return
-        self._loading = True
-        try:
-            importlib.import_module("envarena.environments")
-            for ep in entry_points(group=ENTRY_POINT_GROUP):
-                if ep.name in self._entries:
-                    continue
-                source = ep.dist.name if ep.dist is not None else ep.module
-                try:
-                    self.add(ep.name, ep.load(), source=source)
-                except Exception as err:  # a broken plugin must not break the catalog
-                    warnings.warn(f"skipping environment '{ep.name}' from {source}: {err}", stacklevel=2)
+        """Read the catalog's table and the plugins' entry points; imports no environment."""
+        with self._lock:
+            if self._loaded:
+                return
             self._loaded = True
-        finally:
-            self._loading = False
+            catalog = importlib.import_module("envarena.environments")
+            for env_id, (target, tags) in catalog.CATALOG.items():
+                self._entries.setdefault(env_id, _Entry(f"envarena.environments.{target}", tuple(tags), "catalog"))
+            for prefix, module in catalog.GROUPS.items():
+                self._groups.setdefault(prefix, f"envarena.environments.{module}")
+            for ep in entry_points(group=ENTRY_POINT_GROUP):
+                source = ep.dist.name if ep.dist is not None else ep.module
+                self._entries.setdefault(ep.name, _Entry(ep.value, (), source))
+
+    def _load_groups(self, env_id: str | None = None) -> None:
+        """Import the family modules whose prefix `env_id` starts with (all of them for None);
+        a family whose library is missing or broken is skipped, and only it."""
+        with self._lock:
+            for prefix in [p for p in self._groups if env_id is None or env_id.startswith(p)]:
+                module = self._groups.pop(prefix)
+                try:
+                    importlib.import_module(module)
+                except ModuleNotFoundError as err:
+                    if (err.name or "envarena").split(".")[0] != "envarena":  # the optional library is not installed
+                        continue
+                    raise
+                except Exception as err:  # a broken optional library hides only its own family
+                    warnings.warn(f"{prefix}* environments are unavailable: {err}", stacklevel=3)
+
+    def _resolve(self, env_id: str, entry: _Entry) -> type[Env] | type[MultiAgentEnv]:
+        """The entry's class, importing it on first use; one sentence when that fails."""
+        if isinstance(entry.target, type):
+            return entry.target
+        with self._lock:
+            if isinstance(entry.target, type):
+                return entry.target
+            if entry.failure is None:
+                try:
+                    env_class = _import_target(entry.target)
+                    _check_class(env_id, env_class)
+                    entry.target = env_class
+                    return env_class
+                except ModuleNotFoundError as err:
+                    missing = err.name or "?"
+                    entry.failure = (f"its module '{missing}' does not exist" if missing.split(".")[0] == "envarena"
+                                     else f"it needs the Python package '{missing}', which is not installed")
+                except Exception as err:  # a broken plugin or module must not break the registry
+                    entry.failure = f"{entry.target} cannot be loaded ({type(err).__name__}: {err})"
+            raise UnavailableEnvironmentError(f"environment '{env_id}' is unavailable: {entry.failure}")
+
+    def _available_ids(self) -> list[str]:
+        """Every ID whose class imports; the others are hidden, each with one warning."""
+        self._ensure_loaded()
+        self._load_groups()
+        ids = []
+        for env_id, entry in sorted(self._entries.items()):
+            if isinstance(entry.target, type):
+                ids.append(env_id)
+                continue
+            already_failed = entry.failure is not None
+            try:
+                self._resolve(env_id, entry)
+                ids.append(env_id)
+            except UnavailableEnvironmentError as err:
+                if not already_failed:
+                    warnings.warn(f"{err}; it is left out", stacklevel=3)
+        return ids
 
     # ---------------------------------------------------------------- lookup
     @staticmethod
@@ -132,6 +236,9 @@ class Registry(Mapping[str, EnvSpec]):
     def _entry(self, env_id: str) -> _Entry:
         self._ensure_loaded()
         entry = self._entries.get(env_id)
+        if entry is None and self._groups:
+            self._load_groups(env_id)
+            entry = self._entries.get(env_id)
         if entry is not None:
             return entry
         _parse_id(env_id)
@@ -149,25 +256,28 @@ class Registry(Mapping[str, EnvSpec]):
         return entry.spec
 
     def __iter__(self) -> Iterator[str]:
-        self._ensure_loaded()
-        return iter(sorted(self._entries))
+        return iter(self._available_ids())
 
     def __len__(self) -> int:
-        self._ensure_loaded()
-        return len(self._entries)
+        return len(self._available_ids())
 
     def __contains__(self, env_id: object) -> bool:
-        self._ensure_loaded()
-        return env_id in self._entries
+        if not isinstance(env_id, str):
+            return False
+        try:
+            self._resolve(env_id, self._entry(env_id))
+        except EnvArenaError:
+            return False
+        return True
 
     def env_class(self, env_id: str) -> type[Env] | type[MultiAgentEnv]:
         if (scheme := self._scheme(env_id)) is not None:
             return scheme[0].RemoteEnv
-        return self._entry(env_id).env_class
+        return self._resolve(env_id, self._entry(env_id))
 
     def _build_spec(self, env_id: str, entry: _Entry) -> EnvSpec:
         match = _parse_id(env_id)
-        cls = entry.env_class
+        cls = self._resolve(env_id, entry)
         defaults = {
             name: (None if p.default is inspect.Parameter.empty else p.default)
             for name, p in _signature_options(cls).items()
@@ -236,9 +346,18 @@ class Registry(Mapping[str, EnvSpec]):
             raise InvalidOptionError(f"cannot build {env_id}: {err}") from None
         if isinstance(env, MultiAgentEnv) and versus:
             try:
-                return VersusOpponent(env, opponent=versus.get("opponent"), seat=versus.get("seat"))
+                env = VersusOpponent(env, opponent=versus.get("opponent"), seat=versus.get("seat"))
             except ValueError as err:
                 raise InvalidOptionError(f"{env_id}: {err}") from None
+        # gymnasium's own spec, so `env.spec.id` and `gymnasium.make(env.spec)` work as gymnasium
+        # users expect (check_env rebuilds environments that way); the entry point is envarena's
+        # `make`, which also knows opponents, seats and plugins.
+        env.spec = gym_registration.EnvSpec(
+            id=env_id,
+            entry_point=functools.partial(_make_by_id, env_id),
+            max_episode_steps=env.max_turns,
+            kwargs={k: v for k, v in kwargs.items() if k != "render_mode"},
+        )
         return env
 
     def make_single_agent(self, env_id: str, **kwargs: Any) -> Env:
@@ -268,13 +387,24 @@ registry = Registry()
 
 
 def register(env_id: str, *, tags: tuple[str, ...] | list[str] = ()) -> Any:
-    """Class decorator for catalog environments: `@register("games/wordle-v0")`."""
+    """Class decorator for environments defined in user code: `@register("mylab/echo-v0")`.
+    A class that leaves a required hook unwritten is refused here, where it is defined."""
 
     def decorate(cls: type) -> type:
         registry.add(env_id, cls, tags=tuple(tags))
         return cls
 
     return decorate
+
+
+def _make_by_id(env_id: str, **kwargs: Any) -> Env | MultiAgentEnv:
+    """The entry point of the gymnasium spec `make` gives each environment (picklable)."""
+    return registry.make(env_id, **kwargs)
+
+
+def unregister(env_id: str, *, missing_ok: bool = False) -> None:
+    """Remove `env_id` from the registry (tests and notebooks that register throwaway classes)."""
+    registry.remove(env_id, missing_ok=missing_ok)
 
 
 def make(env_id: str, **kwargs: Any) -> Env | MultiAgentEnv:

@@ -86,7 +86,7 @@ def test_registered_and_valid():
 
 def test_reference_solver_solves(tmp_path):
     config = RolloutConfig(env_id="{env_id}", agent="scripted", n=10, out=str(tmp_path / "r.jsonl"))
-    result = run_rollout_sync(config)
+    result = run_rollout_sync(config, keep_episodes=True)
     assert all(e.outcome == 1.0 for e in result.episodes)
 '''
 

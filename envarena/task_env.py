@@ -7,6 +7,7 @@ format penalty and the progress potential are handled here once.
 
 from __future__ import annotations
 
+import abc
 import re
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
@@ -16,7 +17,7 @@ from envarena.env import Env, StepResult
 from envarena.rewards import FORMAT_PENALTY
 from envarena.types import Message, Score
 
-__all__ = ["MAX_ANSWER_CHARS", "Difficulty", "TaskEnv", "extract_answer"]
+__all__ = ["MAX_ANSWER_CHARS", "TOOL_CREDIT", "Difficulty", "TaskEnv", "extract_answer"]
 
 Difficulty = Literal["easy", "medium", "hard"]
 TaskT = TypeVar("TaskT")
@@ -25,6 +26,8 @@ _OPEN_TAG = re.compile(r"<answer>", re.IGNORECASE)
 _CLOSE_TAG = re.compile(r"</answer>", re.IGNORECASE)
 #: Longest answer a verifier is asked to check (code included); a longer one is a wrong attempt.
 MAX_ANSWER_CHARS = 16 * 1024
+#: Most progress tool calls can earn before an answer is checked.
+TOOL_CREDIT = 0.5
 
 
 def extract_answer(text: str) -> tuple[str, bool]:
@@ -82,21 +85,27 @@ class TaskEnv(Env, Generic[TaskT]):
         self.best_score = 0.0
 
     # ------------------------------------------------------------------ subclass hooks
+    @abc.abstractmethod
     def generate(self, rng: np.random.Generator) -> TaskT:
-        """Build one task from the seeded generator at `self.difficulty`."""
-        raise NotImplementedError
+        """Build one task from the seeded generator at `self.difficulty`. Pure: everything the
+        episode needs goes into the task (per-episode state is set up in `begin_task`), so a
+        task can be generated, inspected or filtered without disturbing a running episode."""
 
+    @abc.abstractmethod
     def prompt(self, task: TaskT) -> str:
         """The user message that states the task."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def check(self, task: TaskT, answer: str) -> Score:
         """Score an extracted answer; `components["partial"]` may give progress credit."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def solution(self, task: TaskT) -> str:
         """The answer text the reference solver submits."""
-        raise NotImplementedError
+
+    def begin_task(self, task: TaskT) -> None:
+        """Set up the per-episode state a task needs (a database, tool logs) once it is drawn;
+        `self.task` is already the new task."""
 
     def system_prompt(self) -> str:
         return f"You are solving a task. {self.answer_instructions}"
@@ -106,13 +115,14 @@ class TaskEnv(Env, Generic[TaskT]):
         return None
 
     # ------------------------------------------------------------------ Env hooks
-    def _reset(self, options: dict[str, Any] | None) -> list[Message]:
+    def begin_episode(self, options: dict[str, Any] | None) -> list[Message]:
         self.task = self.generate(self.np_random)
         self.attempts = 0
         self.best_score = 0.0
+        self.begin_task(self.task)
         return [Message.system(self.system_prompt()), Message.user(self.prompt(self.task))]
 
-    def _act(self, action: Message) -> StepResult:
+    def respond(self, action: Message) -> StepResult:
         refusal = self.before_answer(action)
         if refusal is not None:
             return refusal
@@ -138,8 +148,21 @@ class TaskEnv(Env, Generic[TaskT]):
         text = f"{score.feedback or 'That is not correct.'} Try again ({left} attempt{'s' * (left != 1)} left)."
         return StepResult([Message.user(text)], progress, components, info=info)
 
-    def _truncation_outcome(self) -> float:
+    def truncation_outcome(self) -> float:
         return self.best_score
+
+    # ------------------------------------------------------------------ tool credit
+    def tool_progress(self, share: float) -> float:
+        """The potential after a tool turn that did `share` (0..1) of the work toward the answer
+        (the answer computed, the needed documents read). Tool work alone earns at most
+        `TOOL_CREDIT`: only a checked answer completes the task. Never lowers the potential."""
+        return max(self._potential.value, TOOL_CREDIT * min(max(share, 0.0), 1.0))
+
+    def with_tool_credit(self, score: Score) -> Score:
+        """`score` with the tool credit earned so far as its partial progress, so a wrong
+        answer keeps (and cannot raise) what the tool turns earned."""
+        partial = min(TOOL_CREDIT, self._potential.value)
+        return score.model_copy(update={"components": {**score.components, "partial": partial}})
 
     def reference_solver(self) -> _AnswerSolver:
         return _AnswerSolver(self)

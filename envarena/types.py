@@ -200,6 +200,12 @@ class Episode(BaseModel):
     version: str = __version__
 
     @property
+    def task_key(self) -> tuple[str, str, int]:
+        """What identifies the task an episode played: environment, its options (canonical
+        JSON) and seed. Episodes with the same key form a group (pass@k, GRPO, preferences)."""
+        return (self.env_id, json.dumps(self.env_kwargs, sort_keys=True, default=str), self.seed)
+
+    @property
     def num_turns(self) -> int:
         return len(self.turns)
 

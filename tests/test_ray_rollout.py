@@ -137,7 +137,7 @@ def test_an_openai_policy_served_by_envarena_serve_plays_over_ray_with_traces(se
     config = RolloutConfig(env_id="text/arithmetic-v0", env_kwargs={"max_attempts": 2}, agent=f"openai:smollm2-135m@{served_smollm2}",
                            n=2, concurrency=2, out=str(tmp_path / "r.jsonl"))
     options = {"timeout": 300, "max_new_tokens": 12, "temperature": 0.7}
-    result = run_rollout_ray_sync(config, workers=1, agent_options=options)
+    result = run_rollout_ray_sync(config, workers=1, agent_options=options, keep_episodes=True)
     episodes = result.episodes
     assert len(episodes) == 2 and all(e.error is None for e in episodes), [e.error for e in episodes]
     for episode in episodes:

@@ -23,10 +23,10 @@ def test_readme_environment_example_runs_with_the_public_api(tmp_path):
     assert "from envarena." not in code.replace("from envarena import", ""), "public API only"
     try:
         exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
-        result = run_rollout_sync(RolloutConfig(env_id="demo/capitals-v0", agent="scripted", n=8, out=str(tmp_path / "r.jsonl")))
+        result = run_rollout_sync(RolloutConfig(env_id="demo/capitals-v0", agent="scripted", n=8, out=str(tmp_path / "r.jsonl")), keep_episodes=True)
         assert all(e.outcome == 1.0 for e in result.episodes)
     finally:
-        registry._entries.pop("demo/capitals-v0", None)
+        registry.remove("demo/capitals-v0", missing_ok=True)
 
 
 def test_ci_runs_the_readme_test_command():

@@ -20,6 +20,8 @@ MULTI = [i for i in ENV_IDS if envarena.spec(i).multi_agent]
 #: Environments with a reference solver: all but the reasoning-gym tasks listed in NO_REFERENCE
 #: (each one is checked to lack it, with the reason, in tests/environments/test_reasoning_gym.py).
 SOLVABLE = [i for i in SINGLE if without_reference(i) is None]
+#: Games with a reference solver: all but TextArena's (tests/environments/test_textarena.py).
+SOLVABLE_MULTI = [i for i in MULTI if without_reference(i) is None]
 DIFFICULTIES = ("easy", "medium", "hard")
 
 
@@ -86,7 +88,7 @@ def test_seed_determinism(env_id):
 def test_reference_solver_reaches_outcome_one(env_id, difficulty, tmp_path):
     config = RolloutConfig(env_id=env_id, env_kwargs={"difficulty": difficulty}, agent="scripted", n=15,
                            seed=1000, out=str(tmp_path / "r.jsonl"))
-    result = run_rollout_sync(config)
+    result = run_rollout_sync(config, keep_episodes=True)
     assert [e.error for e in result.episodes if e.error] == []
     assert all(e.outcome == 1.0 and e.success for e in result.episodes), [
         (e.seed, e.outcome) for e in result.episodes if e.outcome != 1.0]
@@ -95,25 +97,25 @@ def test_reference_solver_reaches_outcome_one(env_id, difficulty, tmp_path):
 @pytest.mark.parametrize("env_id", SINGLE)
 def test_random_agent_stays_well_below_the_solver(env_id, tmp_path):
     config = RolloutConfig(env_id=env_id, agent="random", n=30, out=str(tmp_path / "r.jsonl"))
-    summary = summarize(run_rollout_sync(config).episodes)[0]
+    summary = summarize(run_rollout_sync(config, keep_episodes=True).episodes)[0]
     assert summary.errors == 0
     assert summary.mean_outcome < 0.3
 
 
-@pytest.mark.parametrize("env_id", MULTI)
+@pytest.mark.parametrize("env_id", SOLVABLE_MULTI)
 def test_two_player_solver_beats_random_at_least_95_percent(env_id, tmp_path):
     config = RolloutConfig(env_id=env_id, agent="scripted", opponent="random", n=100, out=str(tmp_path / "r.jsonl"))
-    episodes = run_rollout_sync(config).episodes
+    episodes = run_rollout_sync(config, keep_episodes=True).episodes
     assert all(e.error is None for e in episodes)
     wins = sum(e.outcome == 1.0 for e in episodes)
     assert wins >= 95, f"{wins}/100 wins"
     assert all(len(e.rewards_by_player) == 2 for e in episodes)
 
 
-@pytest.mark.parametrize("env_id", MULTI)
+@pytest.mark.parametrize("env_id", SOLVABLE_MULTI)
 def test_random_two_player_wins_far_less_against_the_solver(env_id, tmp_path):
     config = RolloutConfig(env_id=env_id, agent="random", opponent="scripted", n=50, out=str(tmp_path / "r.jsonl"))
-    episodes = run_rollout_sync(config).episodes
+    episodes = run_rollout_sync(config, keep_episodes=True).episodes
     assert sum(e.outcome == 1.0 for e in episodes) <= 5
 
 
@@ -136,7 +138,11 @@ def test_registering_a_taken_id_with_another_class_fails():
     from envarena.registration import registry
 
     class Other(envarena.Env):
-        pass
+        def begin_episode(self, options):
+            return []
+
+        def respond(self, action):
+            raise NotImplementedError
 
     with pytest.raises(ValueError, match="already registered"):
         registry.add("games/wordle-v0", Other)

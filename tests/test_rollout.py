@@ -25,11 +25,11 @@ class FlakyEnv(Env):
     def __init__(self, *, difficulty: str = "medium", max_turns: int | None = None, render_mode: str | None = None):
         super().__init__(max_turns=max_turns, render_mode=render_mode)
 
-    def _reset(self, options: Any) -> list[Message]:
+    def begin_episode(self, options: Any) -> list[Message]:
         self.seed_value = int(self.np_random.integers(1 << 30))
         return [Message.user("say ok")]
 
-    def _act(self, action: Message) -> StepResult:
+    def respond(self, action: Message) -> StepResult:
         if self.seed_value % 3 == 0:
             raise RuntimeError("verifier crashed")
         return StepResult([Message.user("done")], progress=1.0, done=True, outcome=1.0)
@@ -46,12 +46,13 @@ class FlakyEnv(Env):
 def flaky_env():
     registry.add("testing/flaky-v0", FlakyEnv)
     yield "testing/flaky-v0"
-    registry._entries.pop("testing/flaky-v0")
+    registry.remove("testing/flaky-v0")
 
 
 def test_n_seeds_and_samples_plan_distinct_episodes(tmp_path):
     out = tmp_path / "r.jsonl"
-    result = run_rollout_sync(RolloutConfig(env_id="text/countdown-v0", agent="random", n=4, seed=10, samples=3, out=str(out)))
+    result = run_rollout_sync(RolloutConfig(env_id="text/countdown-v0", agent="random", n=4, seed=10, samples=3, out=str(out)),
+                              keep_episodes=True)
     assert result.written == 12
     pairs = sorted((e.seed, e.sample) for e in result.episodes)
     assert pairs == [(s, k) for s in range(10, 14) for k in range(3)]
@@ -69,7 +70,7 @@ def test_n_seeds_and_samples_plan_distinct_episodes(tmp_path):
 
 def test_failing_episode_is_recorded_and_the_run_goes_on(flaky_env, tmp_path):
     out = tmp_path / "r.jsonl"
-    result = run_rollout_sync(RolloutConfig(env_id=flaky_env, agent="scripted", n=30, out=str(out)))
+    result = run_rollout_sync(RolloutConfig(env_id=flaky_env, agent="scripted", n=30, out=str(out)), keep_episodes=True)
     failed = [e for e in result.episodes if e.error]
     passed = [e for e in result.episodes if not e.error]
     assert failed and passed and len(failed) + len(passed) == 30
@@ -79,7 +80,8 @@ def test_failing_episode_is_recorded_and_the_run_goes_on(flaky_env, tmp_path):
 
 
 def test_episode_records_turns_rewards_and_timings(tmp_path):
-    result = run_rollout_sync(RolloutConfig(env_id="tools/calculator-v0", agent="scripted", n=1, out=str(tmp_path / "r.jsonl")))
+    result = run_rollout_sync(RolloutConfig(env_id="tools/calculator-v0", agent="scripted", n=1, out=str(tmp_path / "r.jsonl")),
+                              keep_episodes=True)
     (episode,) = result.episodes
     assert [t.action.tool_calls[0].name if t.action.tool_calls else "answer" for t in episode.turns] == ["calculate", "answer"]
     assert episode.turns[1].observation[0].role == "tool"
@@ -133,7 +135,7 @@ def test_resume_after_kill_has_no_loss_and_no_duplicates(tmp_path):
 
 def test_multi_agent_rollout_records_each_player(tmp_path):
     config = RolloutConfig(env_id="games/tictactoe-v0", agent="scripted", opponent="scripted", n=3, out=str(tmp_path / "r.jsonl"))
-    episodes = run_rollout_sync(config).episodes
+    episodes = run_rollout_sync(config, keep_episodes=True).episodes
     for e in episodes:
         assert e.outcome == 0.5  # perfect play on both sides draws
         assert {t.agent for t in e.turns} == {"x", "o"}
@@ -144,7 +146,7 @@ def test_multi_agent_rollout_records_each_player(tmp_path):
 def test_single_agent_game_uses_the_builtin_opponent(tmp_path):
     config = RolloutConfig(env_id="games/tictactoe-v0", env_kwargs={"difficulty": "hard"}, agent="scripted", n=3,
                            out=str(tmp_path / "r.jsonl"))
-    episodes = run_rollout_sync(config).episodes
+    episodes = run_rollout_sync(config, keep_episodes=True).episodes
     assert all(e.outcome == 0.5 and {t.agent for t in e.turns} == {"agent"} for e in episodes)
 
 

@@ -31,10 +31,10 @@ class OutageEnv(Env):
         self.task_seed = seed or 0
         return super().reset(seed=seed, options=options)
 
-    def _reset(self, options: Any) -> list[Message]:
+    def begin_episode(self, options: Any) -> list[Message]:
         return [Message.user("say ok")]
 
-    def _act(self, action: Message) -> StepResult:
+    def respond(self, action: Message) -> StepResult:
         if OutageEnv.down and self.task_seed % 2:
             raise ConnectionError("verifier service unreachable")
         return StepResult([Message.user("done")], progress=1.0, done=True, outcome=1.0)
@@ -52,7 +52,7 @@ def outage_env():
     registry.add("testing/outage-v0", OutageEnv)
     OutageEnv.down = True
     yield "testing/outage-v0"
-    registry._entries.pop("testing/outage-v0")
+    registry.remove("testing/outage-v0")
 
 
 def _records(path: Path) -> list[dict]:
@@ -62,7 +62,7 @@ def _records(path: Path) -> list[dict]:
 def test_failed_episodes_are_played_again_and_replaced(outage_env, tmp_path):
     out = tmp_path / "r.jsonl"
     config = RolloutConfig(env_id=outage_env, agent="scripted", n=10, out=str(out))
-    first = run_rollout_sync(config)
+    first = run_rollout_sync(config, keep_episodes=True)
     assert sorted(e.seed for e in first.episodes if e.error) == [1, 3, 5, 7, 9]
     good_lines = [line for line in out.read_text().splitlines() if json.loads(line)["error"] is None]
 

@@ -222,7 +222,7 @@ def test_an_unknown_model_is_404_model_not_found(client, tmp_path):
     config = RolloutConfig(env_id="text/arithmetic-v0", agent=f"openai:gpt-4o@{client.base_url}", n=1,
                            out=str(tmp_path / "r.jsonl"))
     policy = load_policy(config.agent, tokenizer=MODEL, max_retries=0)
-    (episode,) = run_rollout_sync(config, policy=policy).episodes
+    (episode,) = run_rollout_sync(config, policy=policy, keep_episodes=True).episodes
     assert "does not serve the model 'gpt-4o'" in episode.error
 
 
@@ -291,3 +291,15 @@ def test_a_tool_call_is_held_back_from_the_content(tokenizer):
     pieces, rest, _ = _stream_pieces(tokenizer, '{"name": "calculate", "arguments": {}}', holds=["<tool_call>"],
                                      hold_json=True)
     assert pieces == []  # a bare JSON call is not streamed as content either
+
+
+def test_a_stream_whose_client_leaves_is_stopped_and_logged(served, client):
+    """The client reads one chunk and hangs up: the server stops the stream (it does not send
+    the remaining tokens to nobody) and logs the request as a disconnect."""
+    stream = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Count to 100."}],
+                                            max_tokens=200, temperature=0, stream=True)
+    next(iter(stream))
+    stream.close()
+    line = served.wait_for(r'"POST /v1/chat/completions" 499 \(client disconnected\) .*completion (\d+) tokens \(stream\)$',
+                           120)
+    assert int(line.group(1)) < 200

@@ -270,8 +270,12 @@ def _harness(entry_point: str, calls: list[tuple[int, str]], nonce: str) -> str:
     return _HARNESS.format(entry_point=entry_point, calls=[arguments for _, arguments in calls], nonce=nonce)
 
 
-def _read_results(result: ExecResult, nonce: str, count: int) -> dict[int, tuple[bool, Any]]:
-    """The first report per call from the sandbox's stdout, as (ok, encoded value or error)."""
+def read_call_reports(result: ExecResult, nonce: str, count: int) -> dict[int, tuple[bool, Any]]:
+    """The first report per call from the sandbox's stdout, as (ok, encoded value or error).
+
+    A report is a line that starts with the run's secret nonce and holds `{"i": call index,
+    "ok": bool, "v": payload}`; anything else (what the candidate printed, a torn line, a
+    second report for the same call) is ignored. Shared by every differential verifier."""
     results: dict[int, tuple[bool, Any]] = {}
     for line in result.stdout.splitlines():
         if not line.startswith(nonce):
@@ -332,7 +336,7 @@ def run_unit_tests(
         files={"solution.py": program},
         limits=limits or Limits(wall_seconds=10, cpu_seconds=10),
     )
-    results = _read_results(result, nonce, len(calls))
+    results = read_call_reports(result, nonce, len(calls))
     try:
         verdicts = _checker.call(_check, suite.model_dump(), calls, results, timeout=_CHECK_TIMEOUT_S)
     except (IsolatedTimeout, RuntimeError) as err:

@@ -135,7 +135,7 @@ def preference_rows(episodes: list[Episode], style: ToolCallStyle = "native") ->
     groups: dict[tuple[str, str, int], list[Episode]] = defaultdict(list)
     for e in episodes:
         if e.player_turns():
-            groups[(e.env_id, json.dumps(e.env_kwargs, sort_keys=True), e.seed)].append(e)
+            groups[e.task_key].append(e)
     for (env_id, kwargs, seed), group in sorted(groups.items()):
         ranked = sorted(group, key=lambda e: (e.total_reward, e.id))
         best = ranked[-1]
@@ -165,7 +165,7 @@ def rl_rows(episodes: list[Episode], style: ToolCallStyle = "native") -> Iterato
     """One prompt per task with what is needed to rebuild and verify it: env ID, options, seed."""
     seen: set[tuple[str, str, int]] = set()
     for e in episodes:
-        key = (e.env_id, json.dumps(e.env_kwargs, sort_keys=True), e.seed)
+        key = e.task_key
         if key in seen or not e.player_turns():
             continue
         seen.add(key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,6 +65,10 @@ class LiveEpisode:
         self.env_kwargs = dict(env_kwargs or {})
         self.agent = agent
         self.env = make_single_agent(env_id, self.env_kwargs)
+        # Outside loops (TRL makes one environment per rollout slot) drop these without a
+        # close(): release the environment's sandbox, database or tool server when this
+        # object is collected, or at exit, whichever comes first.
+        self._finalizer = weakref.finalize(self, self.env.close)
         self.episode: Episode | None = None
         self._observation: list[Message] = []
 
@@ -116,4 +121,4 @@ class LiveEpisode:
         return list(observation), float(reward)
 
     def close(self) -> None:
-        self.env.close()
+        self._finalizer()

@@ -9,13 +9,14 @@ from envarena.rollout.engine import (
     run_rollout_sync,
 )
 from envarena.rollout.store import EpisodeStore, read_episodes
-from envarena.rollout.summary import EnvSummary, pass_at_k, summarize, summary_table
+from envarena.rollout.summary import EnvSummary, SummaryAccumulator, pass_at_k, summarize, summary_table
 
 __all__ = [
     "EnvSummary",
     "EpisodeStore",
     "RolloutConfig",
     "RolloutResult",
+    "SummaryAccumulator",
     "episode_id",
     "episodes_in",
     "pass_at_k",

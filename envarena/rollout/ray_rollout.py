@@ -25,6 +25,7 @@ from envarena.errors import EnvArenaError, InvalidOptionError
 from envarena.rollout.engine import RolloutConfig, RolloutResult, _run_episode, _validate, pending
 from envarena.rollout.progress import RolloutProgress
 from envarena.rollout.store import EpisodeStore
+from envarena.rollout.summary import SummaryAccumulator
 from envarena.types import Episode
 
 __all__ = ["RayRolloutWorker", "ray_session", "run_rollout_ray", "run_rollout_ray_sync"]
@@ -140,6 +141,7 @@ async def run_rollout_ray(
     agent_options: dict[str, Any] | None = None,
     show_progress: bool = False,
     on_episode: Callable[[Episode], None] | None = None,
+    keep_episodes: bool = False,
 ) -> RolloutResult:
     """`run_rollout` on Ray workers: same plan, same file, same result.
 
@@ -152,7 +154,7 @@ async def run_rollout_ray(
     if config.agent == "human" or config.opponent == "human":
         raise InvalidOptionError("the human agent needs this terminal; it cannot play on Ray workers")
     with ray_session(address):
-        return await _drive(_ray(), config, workers, agent_options or {}, show_progress, on_episode)
+        return await _drive(_ray(), config, workers, agent_options or {}, show_progress, on_episode, keep_episodes)
 
 
 async def _drive(
@@ -162,17 +164,20 @@ async def _drive(
     agent_options: dict[str, Any],
     show_progress: bool,
     on_episode: Callable[[Episode], None] | None,
+    keep_episodes: bool,
 ) -> RolloutResult:
     count, cpus = _worker_count(workers)
     actor_class = ray.remote(RayRolloutWorker).options(num_cpus=cpus, max_concurrency=config.concurrency)
     config_json = config.model_dump_json()
-    written: list[Episode] = []
+    kept: list[Episode] | None = [] if keep_episodes else None
+    summary = SummaryAccumulator(group_size=config.samples)
+    written, first_error = 0, None
     with EpisodeStore(config.out) as store:
         plan, todo, retried = pending(config, store)
         skipped = len(plan) - len(todo)
         queue = collections.deque(todo)
         if not queue:
-            return RolloutResult(written=0, skipped=skipped, episodes=[], retried=len(retried))
+            return RolloutResult(written=0, skipped=skipped, retried=len(retried), kept_episodes=kept)
         count = min(count, -(-len(queue) // config.concurrency))  # no idle workers
         actors = [actor_class.remote(config_json, agent_options) for _ in range(count)]
         restarts_left = _RESTARTS_PER_WORKER * count
@@ -208,7 +213,11 @@ async def _drive(
                         if episode.id in store.done_ids:  # never written twice, whatever Ray replays
                             continue
                         store.append(episode)
-                        written.append(episode)
+                        written += 1
+                        first_error = first_error or episode.error
+                        summary.add(episode)
+                        if kept is not None:
+                            kept.append(episode)
                         advance(episode)
                         if on_episode is not None:
                             on_episode(episode)
@@ -218,7 +227,8 @@ async def _drive(
                 # the unfinished episodes of a failed run are simply not written.
                 for actor in actors:
                     ray.kill(actor)
-    return RolloutResult(written=len(written), skipped=skipped, episodes=written, retried=len(retried))
+    return RolloutResult(written=written, skipped=skipped, retried=len(retried), first_error=first_error,
+                         summary=summary.rows(sorted({1, config.samples})), kept_episodes=kept)
 
 
 def _requeue(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 from rich.table import Table
 
 from envarena.types import Episode
 
-__all__ = ["EnvSummary", "busy_seconds", "pass_at_k", "summarize", "summary_table"]
+__all__ = ["EnvSummary", "SummaryAccumulator", "busy_seconds", "pass_at_k", "summarize", "summary_table"]
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -40,58 +42,145 @@ class EnvSummary(BaseModel):
     tokens_per_s: float = 0.0  # generated tokens / wall_seconds
 
 
+class _BusySpans:
+    """The union of [start, end] spans, kept as disjoint intervals merged on insertion.
+
+    Concurrent episodes overlap, so a run's spans collapse into one interval per session:
+    the memory stays small however many episodes are added (a summary of 100k episodes must
+    not hold 100k spans)."""
+
+    def __init__(self) -> None:
+        self._starts: list[float] = []
+        self._stops: list[float] = []
+
+    def add(self, start: float, stop: float) -> None:
+        # the intervals that touch [start, stop] form one run, merged into a single interval
+        lo = bisect.bisect_left(self._stops, start)
+        hi = bisect.bisect_right(self._starts, stop)
+        if lo < hi:
+            start = min(start, self._starts[lo])
+            stop = max(stop, self._stops[hi - 1])
+        self._starts[lo:hi] = [start]
+        self._stops[lo:hi] = [stop]
+
+    def total(self) -> float:
+        return sum(stop - start for start, stop in zip(self._starts, self._stops))
+
+
 def busy_seconds(episodes: Iterable[Episode]) -> float:
     """The wall time covered by at least one episode: the union of their [start, end] spans.
 
     Concurrent episodes overlap, so the sum of their durations overstates the time taken;
     a resumed run has a gap between sessions that belongs to no episode."""
-    spans = sorted((e.started_at, e.started_at + e.duration_s) for e in episodes if e.started_at > 0)
-    total, end = 0.0, float("-inf")
-    for start, stop in spans:
-        if stop <= end:
-            continue
-        total += stop - max(start, end)
-        end = stop
-    return total
+    spans = _BusySpans()
+    for e in episodes:
+        if e.started_at > 0:
+            spans.add(e.started_at, e.started_at + e.duration_s)
+    return spans.total()
+
+
+@dataclass
+class _EnvTally:
+    """Running sums for one environment, plus what pass@k needs per task."""
+
+    episodes: int = 0
+    errors: int = 0
+    reward: float = 0.0
+    outcome: float = 0.0
+    successes: int = 0
+    turns: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    spans: _BusySpans = field(default_factory=_BusySpans)
+    # open tasks: Episode.task_key -> [samples seen, successes]
+    open_tasks: dict[tuple[str, str, int], list[int]] = field(default_factory=dict)
+    # tasks that reached the group size, folded away: successes -> number of such tasks
+    full_tasks: Counter[int] = field(default_factory=Counter)
+
+
+class SummaryAccumulator:
+    """The end-of-run table, computed episode by episode so no episode has to be kept.
+
+    pass@k needs the samples of each task together; a task's counters are two integers, and
+    when `group_size` is known (a rollout plays every task `samples` times) a task that has
+    all its samples is folded into a histogram of success counts and forgotten, so the
+    memory does not grow with the number of tasks either."""
+
+    def __init__(self, group_size: int | None = None) -> None:
+        self.group_size = group_size
+        self._envs: dict[str, _EnvTally] = {}
+
+    def add(self, e: Episode) -> None:
+        t = self._envs.get(e.env_id)
+        if t is None:
+            t = self._envs[e.env_id] = _EnvTally()
+        t.episodes += 1
+        t.errors += e.error is not None
+        t.reward += e.total_reward
+        t.outcome += e.outcome
+        t.successes += e.success
+        t.turns += e.num_turns
+        t.tokens += e.completion_tokens
+        t.seconds += e.duration_s
+        if e.started_at > 0:
+            t.spans.add(e.started_at, e.started_at + e.duration_s)
+        key = e.task_key
+        counts = t.open_tasks.setdefault(key, [0, 0])
+        counts[0] += 1
+        counts[1] += e.success
+        if counts[0] == self.group_size:
+            t.full_tasks[counts[1]] += 1
+            del t.open_tasks[key]
+
+    def samples_per_task(self) -> int:
+        """The fewest samples any task has (the largest k that pass@k can use everywhere)."""
+        sizes = [n for t in self._envs.values() for n, _ in t.open_tasks.values()]
+        sizes += [self.group_size] if self.group_size and any(t.full_tasks for t in self._envs.values()) else []
+        return min(sizes) if sizes else 1
+
+    def rows(self, ks: Iterable[int] = (1,)) -> list[EnvSummary]:
+        return [self._row(env_id, t, ks) for env_id, t in sorted(self._envs.items())]
+
+    def _row(self, env_id: str, t: _EnvTally, ks: Iterable[int]) -> EnvSummary:
+        pass_at = {}
+        for k in sorted(set(ks)):
+            total, tasks = 0.0, 0
+            if self.group_size is not None and k <= self.group_size:
+                for successes, count in t.full_tasks.items():
+                    total += pass_at_k(self.group_size, successes, k) * count
+                    tasks += count
+            for n, successes in t.open_tasks.values():
+                if n >= k:
+                    total += pass_at_k(n, successes, k)
+                    tasks += 1
+            if tasks:
+                pass_at[k] = total / tasks
+        n = t.episodes
+        wall = t.spans.total()
+        return EnvSummary(
+            env_id=env_id,
+            episodes=n,
+            tasks=len(t.open_tasks) + sum(t.full_tasks.values()),
+            errors=t.errors,
+            mean_reward=t.reward / n,
+            mean_outcome=t.outcome / n,
+            success_rate=t.successes / n,
+            pass_at=pass_at,
+            mean_turns=t.turns / n,
+            completion_tokens=t.tokens,
+            mean_seconds=t.seconds / n,
+            wall_seconds=wall,
+            episodes_per_s=n / wall if wall > 0 else 0.0,
+            tokens_per_s=t.tokens / wall if wall > 0 else 0.0,
+        )
 
 
 def summarize(episodes: Iterable[Episode], ks: Iterable[int] = (1,)) -> list[EnvSummary]:
     """Group by environment; pass@k over tasks (env options + seed) with >= k samples."""
-    by_env: dict[str, list[Episode]] = defaultdict(list)
+    tally = SummaryAccumulator()
     for e in episodes:
-        by_env[e.env_id].append(e)
-    rows = []
-    for env_id, group in sorted(by_env.items()):
-        tasks: dict[tuple[str, int], list[bool]] = defaultdict(list)
-        for e in group:
-            tasks[(repr(sorted(e.env_kwargs.items())), e.seed)].append(e.success)
-        pass_at = {}
-        for k in sorted(set(ks)):
-            eligible = [results for results in tasks.values() if len(results) >= k]
-            if eligible:
-                pass_at[k] = sum(pass_at_k(len(r), sum(r), k) for r in eligible) / len(eligible)
-        n = len(group)
-        wall = busy_seconds(group)
-        tokens = sum(e.completion_tokens for e in group)
-        rows.append(
-            EnvSummary(
-                env_id=env_id,
-                episodes=n,
-                tasks=len(tasks),
-                errors=sum(e.error is not None for e in group),
-                mean_reward=sum(e.total_reward for e in group) / n,
-                mean_outcome=sum(e.outcome for e in group) / n,
-                success_rate=sum(e.success for e in group) / n,
-                pass_at=pass_at,
-                mean_turns=sum(e.num_turns for e in group) / n,
-                completion_tokens=tokens,
-                mean_seconds=sum(e.duration_s for e in group) / n,
-                wall_seconds=wall,
-                episodes_per_s=n / wall if wall > 0 else 0.0,
-                tokens_per_s=tokens / wall if wall > 0 else 0.0,
-            )
-        )
-    return rows
+        tally.add(e)
+    return tally.rows(ks)
 
 
 def summary_table(rows: list[EnvSummary], title: str = "Rollout summary") -> Table:

@@ -104,6 +104,18 @@ class _RequestLog:
         return text + (" (stream)" if self.stream else "")
 
 
+#: The log status of a stream whose client went away before it ended (nginx's code for it).
+_DISCONNECTED = "499 (client disconnected)"
+
+
+def _drop(tasks: list[asyncio.Future[Any]]) -> None:
+    """Cancel generations nobody will read: a request still queued for a batch is dropped
+    there; one already in a batch runs to its end (the engines cannot stop one row early)."""
+    for task in tasks:
+        if not task.done():
+            task.cancel()
+
+
 def _message(raw: dict[str, Any]) -> Message:
     calls = [
         ToolCall.parse(c.get("id", f"call_{i}"), c["function"]["name"], c["function"].get("arguments") or "{}")
@@ -295,7 +307,11 @@ def build_app(engine: Any, served_name: str, *, log: Callable[[str], None] | Non
                     totals = usage(record.prompt_tokens or 0, record.completion_tokens)
                     yield _sse({**head, "choices": [], "usage": totals})
             yield _sse("[DONE]")
+        except (asyncio.CancelledError, GeneratorExit):
+            record.status = _DISCONNECTED
+            raise
         finally:
+            _drop(tasks)
             emit(record.line())
 
     @app.post("/v1/chat/completions")
@@ -415,7 +431,11 @@ def build_app(engine: Any, served_name: str, *, log: Callable[[str], None] | Non
             if body.include_usage():
                 yield _sse({**head, "choices": [], "usage": usage(len(prompt_ids), len(generation.completion_ids))})
             yield _sse("[DONE]")
+        except (asyncio.CancelledError, GeneratorExit):
+            record.status = _DISCONNECTED
+            raise
         finally:
+            _drop([task])
             emit(record.line())
 
     async def replay_chat(body: _ChatRequest, response: dict[str, Any], record: _RequestLog) -> AsyncIterator[str]:

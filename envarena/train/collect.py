@@ -86,7 +86,7 @@ class RolloutCollector:
             self.engine.lockstep = True
             self.engine.expect(tasks * samples)
         self.engine.wake()
-        episodes = asyncio.run(run_rollout(config, policy=self.policy)).episodes
+        episodes = asyncio.run(run_rollout(config, policy=self.policy, keep_episodes=True)).episodes
         return sorted(episodes, key=lambda e: (e.seed, e.sample))
 
     def collect(self, step: int) -> tuple[dict[int, list[Episode]], int, float]:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from envarena.assignments import split_assignment
 from envarena.errors import InvalidOptionError
 
 __all__ = ["LoraSettings", "TinyModel", "TrainConfig", "VLLMSettings", "load_config"]
@@ -173,9 +174,7 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
             raise InvalidOptionError(f"config file '{path}' must hold a mapping of settings")
         data = loaded
     for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise InvalidOptionError(f"override '{item}' is not of the form key=value")
+        key, raw = split_assignment(item, what="override")
         _set_dotted(data, key, _parse_value(raw))
     try:
         return TrainConfig.model_validate(data)

@@ -1,5 +1,3 @@
-"""Code environments, verified by running tests in the sandbox."""
+"""Code environments, verified by running tests in the sandbox.
 
-from envarena.environments.code import debugging, humaneval, python_tool, synthesis
-
-__all__ = ["debugging", "humaneval", "python_tool", "synthesis"]
+Listed in `envarena.environments.CATALOG`; modules are imported when first used."""

@@ -9,7 +9,6 @@ import numpy as np
 from envarena.environments.code.extract import code_step
 from envarena.environments.code.function_bank import BANK, FunctionSpec, test_cases
 from envarena.env import StepResult
-from envarena.registration import register
 from envarena.sandbox import Limits
 from envarena.task_env import TaskEnv
 from envarena.types import Message, Score
@@ -28,7 +27,6 @@ class DebugTask:
     suite: TestSuite
 
 
-@register("code/debugging-v0", tags=("code", "python", "debugging", "retry"))
 class DebuggingEnv(TaskEnv[DebugTask]):
     """Debugging: a short Python function has an injected bug; the agent returns the fixed function.
 
@@ -64,8 +62,8 @@ class DebuggingEnv(TaskEnv[DebugTask]):
         score = run_unit_tests(answer, task.suite)
         return score if score.value == 1.0 else score.model_copy(update={"value": 0.0})
 
-    def _act(self, action: Message) -> StepResult:
-        return code_step(super()._act, action)
+    def respond(self, action: Message) -> StepResult:
+        return code_step(super().respond, action)
 
     def solution(self, task: DebugTask) -> str:
         return f"```python\n{task.spec.source}```"

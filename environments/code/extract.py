@@ -23,7 +23,7 @@ def extract_code(text: str) -> tuple[str, bool]:
 
 
 def code_step(act: Callable[[Message], StepResult], action: Message) -> StepResult:
-    """Answer a code submission with `act` (a TaskEnv's `_act`) given only the code; a reply
+    """Answer a code submission with `act` (a TaskEnv's `respond`) given only the code; a reply
     without a fenced block is still graded, with a format penalty."""
     code, fenced = extract_code(action.content)
     result = act(action.model_copy(update={"content": f"<answer>{code}</answer>"}))

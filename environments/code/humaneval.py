@@ -11,7 +11,6 @@ import numpy as np
 
 from envarena.environments.code.extract import code_step
 from envarena.env import StepResult
-from envarena.registration import register
 from envarena.task_env import Difficulty, TaskEnv
 from envarena.types import Message, Score
 from envarena.verifiers import TestSuite, run_unit_tests
@@ -56,7 +55,6 @@ def assemble(problem: HumanEvalProblem, code: str) -> str:
     return problem.prompt + code + "\n"
 
 
-@register("code/humaneval-v0", tags=("code", "python", "unit-tests", "retry"))
 class HumanEvalEnv(TaskEnv[HumanEvalProblem]):
     """HumanEval: write a Python function from its signature and docstring; hidden unit tests grade it.
 
@@ -98,8 +96,8 @@ class HumanEvalEnv(TaskEnv[HumanEvalProblem]):
             return score.model_copy(update={"feedback": f"{passed} of {task.suite.total} tests passed."})
         return score
 
-    def _act(self, action: Message) -> StepResult:
-        return code_step(super()._act, action)
+    def respond(self, action: Message) -> StepResult:
+        return code_step(super().respond, action)
 
     def solution(self, task: HumanEvalProblem) -> str:
         return f"```python\n{task.prompt}{task.canonical_solution}```"

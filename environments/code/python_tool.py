@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envarena.registration import register
 from envarena.sandbox import Limits, default_sandbox
 from envarena.task_env import TaskEnv
 from envarena.tools import tool
@@ -134,7 +133,6 @@ class _PythonSolver:
         return Message.assistant(tool_calls=[call])
 
 
-@register("code/python-tool-v0", tags=("code", "math", "tool-use"))
 class PythonToolEnv(TaskEnv[PythonTask]):
     """Algorithmic number questions (primes, Fibonacci, Collatz, counting) with a `python` tool.
 
@@ -170,9 +168,11 @@ class PythonToolEnv(TaskEnv[PythonTask]):
             text += f"\nstderr:\n{result.stderr}"
         return text[:_MAX_TOOL_OUTPUT]
 
-    def generate(self, rng: np.random.Generator) -> PythonTask:
+    def begin_task(self, task: PythonTask) -> None:
         self.tool_outputs = []
         self.tool_runs = []
+
+    def generate(self, rng: np.random.Generator) -> PythonTask:
         makers = _make_tasks(_SCALE[self.difficulty])
         while True:
             task = makers[int(rng.integers(len(makers)))](rng)
@@ -185,14 +185,13 @@ class PythonToolEnv(TaskEnv[PythonTask]):
     def prompt(self, task: PythonTask) -> str:
         return f"{task.question} {self.answer_instructions}"
 
-    def _progress_after_tools(self) -> float | None:
+    def progress_after_tools(self) -> float | None:
         if any(_computed(code, out) == self.task.answer for code, out in self.tool_runs):
-            return max(self._potential.value, 0.5)
+            return self.tool_progress(1.0)
         return None
 
     def check(self, task: PythonTask, answer: str) -> Score:
-        score = numeric_match(task.answer, answer)
-        return score.model_copy(update={"components": {"partial": min(0.5, self._potential.value)}})
+        return self.with_tool_credit(numeric_match(task.answer, answer))
 
     def solution(self, task: PythonTask) -> str:
         return str(task.answer)

@@ -6,13 +6,11 @@ import numpy as np
 
 from envarena.environments.code.debugging import DebuggingEnv, DebugTask
 from envarena.environments.code.function_bank import BANK, test_cases
-from envarena.registration import register
 from envarena.verifiers import TestSuite
 
 _SHOWN = {"easy": 3, "medium": 1, "hard": 0}
 
 
-@register("code/synthesis-v0", tags=("code", "python", "synthesis", "retry"))
 class SynthesisEnv(DebuggingEnv):
     """Function synthesis: write a Python function from its signature and specification.
 

@@ -10,13 +10,11 @@ import numpy as np
 
 from envarena.env import Solver
 from envarena.multiagent import MoveResult, MultiAgentEnv, Opponent
-from envarena.registration import register
 from envarena.task_env import Difficulty
 from envarena.types import Message
 
 PLAYERS = ("white", "black")
 _COLOR = {"white": chess.WHITE, "black": chess.BLACK}
-_OPPONENT_BY_DIFFICULTY = {"easy": "random", "medium": "greedy", "hard": "scripted"}
 PIECE_VALUES = {chess.PAWN: 1, chess.KNIGHT: 3, chess.BISHOP: 3, chess.ROOK: 5, chess.QUEEN: 9, chess.KING: 0}
 # Well-known openings; the seed picks one, so games start from varied, sound positions.
 OPENINGS = (
@@ -154,7 +152,6 @@ class GreedySolver:
         return board.san(best_move(board))
 
 
-@register("games/chess-v0", tags=("game", "board", "two-player"))
 class ChessEnv(MultiAgentEnv):
     """Chess with the full rules (python-chess): checkmate wins; stalemate, repetition, the
     fifty-move rule and insufficient material draw.
@@ -168,11 +165,11 @@ class ChessEnv(MultiAgentEnv):
     """
 
     possible_agents = list(PLAYERS)
+    opponent_by_difficulty = {"easy": "random", "medium": "greedy", "hard": "scripted"}
     default_max_turns = 400
 
     def __init__(self, *, difficulty: Difficulty = "medium", max_turns: int | None = None, render_mode: str | None = None) -> None:
         self.difficulty = difficulty
-        self.default_opponent = _OPPONENT_BY_DIFFICULTY[difficulty]
         self.metadata = {**MultiAgentEnv.metadata, "name": "chess_v0"}
         super().__init__(max_turns=max_turns, render_mode=render_mode)
         self.board = chess.Board()
@@ -186,7 +183,7 @@ class ChessEnv(MultiAgentEnv):
         lines.append(f"Your move ({player}).")
         return "\n".join(lines)
 
-    def _reset_game(self, options: dict[str, Any] | None) -> tuple[dict[str, list[Message]], str]:
+    def begin_game(self, options: dict[str, Any] | None) -> tuple[dict[str, list[Message]], str]:
         self.board = chess.Board()
         opening = OPENINGS[int(self.np_random.integers(len(OPENINGS)))]
         for san in opening.split():
@@ -202,14 +199,14 @@ class ChessEnv(MultiAgentEnv):
             messages[other].append(Message.user(played.strip()))
         return messages, first
 
-    def _initial_progress(self, player: str) -> float:
+    def initial_progress(self, player: str) -> float:
         return self._phi(player)
 
     def _phi(self, player: str) -> float:
         color = _COLOR[player]
         return float(0.5 + 0.5 * np.tanh((material(self.board, color) - material(self.board, not color)) / 10.0))
 
-    def _play(self, player: str, action: Message) -> MoveResult:
+    def apply_move(self, player: str, action: Message) -> MoveResult:
         move = parse_move(self.board, action.content)
         if isinstance(move, str):
             return self.illegal(player, move)
@@ -230,7 +227,7 @@ class ChessEnv(MultiAgentEnv):
         prompt = Message.user(f"{said}\n{self._position_text(opponent)}")
         return MoveResult({opponent: [prompt]}, {p: self._phi(p) for p in PLAYERS}, next_player=opponent)
 
-    def _truncation_outcomes(self) -> dict[str, float]:
+    def truncation_outcomes(self) -> dict[str, float]:
         return {p: 0.5 for p in PLAYERS}
 
     def reference_solver(self, player: str) -> Solver:

@@ -9,14 +9,12 @@ import numpy as np
 
 from envarena.env import Solver
 from envarena.multiagent import MoveResult, MultiAgentEnv, Opponent
-from envarena.registration import register
 from envarena.task_env import Difficulty
 from envarena.types import Message
 
 ROWS, COLS = 6, 7
 PLAYERS = ("red", "yellow")
 _MARK = {"red": "X", "yellow": "O"}
-_OPPONENT_BY_DIFFICULTY = {"easy": "random", "medium": "greedy", "hard": "minimax"}
 _WINDOWS = [
     [(r + i * dr, c + i * dc) for i in range(4)]
     for r in range(ROWS)
@@ -107,7 +105,6 @@ class SearchSolver:
         return str(minimax(self.env.board, self.mark, self.depth)[1] + 1)
 
 
-@register("games/connect4-v0", tags=("game", "board", "two-player"))
 class ConnectFourEnv(MultiAgentEnv):
     """Connect Four: drop discs into a 7-column, 6-row grid; four in a row (any direction) wins.
 
@@ -119,28 +116,28 @@ class ConnectFourEnv(MultiAgentEnv):
     """
 
     possible_agents = list(PLAYERS)
+    opponent_by_difficulty = {"easy": "random", "medium": "greedy", "hard": "minimax"}
     default_max_turns = 60
 
     def __init__(self, *, difficulty: Difficulty = "medium", max_turns: int | None = None, render_mode: str | None = None) -> None:
         self.difficulty = difficulty
-        self.default_opponent = _OPPONENT_BY_DIFFICULTY[difficulty]
         self.metadata = {**MultiAgentEnv.metadata, "name": "connect4_v0"}
         super().__init__(max_turns=max_turns, render_mode=render_mode)
         self.board = np.full((ROWS, COLS), ".")
 
-    def _reset_game(self, options: dict[str, Any] | None) -> tuple[dict[str, list[Message]], str]:
+    def begin_game(self, options: dict[str, Any] | None) -> tuple[dict[str, list[Message]], str]:
         self.board = np.full((ROWS, COLS), ".")
         opening = {p: [Message.system(f"You play Connect Four as {_MARK[p]}. Reply with a column number 1-7.")] for p in PLAYERS}
         opening["red"].append(Message.user(f"{render(self.board)}\nYou move first."))
         return opening, "red"
 
-    def _initial_progress(self, player: str) -> float:
+    def initial_progress(self, player: str) -> float:
         return 0.5
 
     def _phi(self, player: str) -> float:
         return float(0.5 + 0.5 * np.tanh(_score(self.board, _MARK[player]) / 50.0))
 
-    def _play(self, player: str, action: Message) -> MoveResult:
+    def apply_move(self, player: str, action: Message) -> MoveResult:
         found = re.findall(r"\b([1-7])\b", action.content)
         if not found:
             return self.illegal(player, "Reply with a column number from 1 to 7.")

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from envarena.env import Env, StepResult
-from envarena.registration import register
 from envarena.task_env import Difficulty
 from envarena.types import Message
 
@@ -47,7 +46,6 @@ class LakeSolver:
         return best
 
 
-@register("games/frozenlake-v0", tags=("game", "navigation", "single-player"))
 class FrozenLakeEnv(Env):
     """Frozen Lake: reach the goal G from the start S on an icy grid; stepping on a hole H ends it.
 
@@ -72,7 +70,7 @@ class FrozenLakeEnv(Env):
             rows.append("".join("P" if (r, c) == self.position else cell for c, cell in enumerate(row)))
         return "\n".join(rows)
 
-    def _reset(self, options: dict[str, Any] | None) -> list[Message]:
+    def begin_episode(self, options: dict[str, Any] | None) -> list[Message]:
         side = self.side
         goal = (side - 1, side - 1)
         while True:
@@ -89,7 +87,7 @@ class FrozenLakeEnv(Env):
             Message.user(f"P is you, G the goal, H a hole, F safe ice.\n{self._render_grid()}"),
         ]
 
-    def _act(self, action: Message) -> StepResult:
+    def respond(self, action: Message) -> StepResult:
         words = [w for w in action.content.lower().replace(",", " ").split() if w in MOVES]
         if not words:
             return self.invalid("Reply with up, down, left or right.")
@@ -110,7 +108,7 @@ class FrozenLakeEnv(Env):
         """Potential: 1 - (safe distance to the goal) / (largest safe distance on this lake)."""
         return 1.0 - self.dist[self.position] / self.farthest
 
-    def _initial_progress(self) -> float:
+    def initial_progress(self) -> float:
         return self._phi()
 
     def reference_solver(self) -> LakeSolver:

@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 
 from envarena.env import Env, StepResult
-from envarena.registration import register
 from envarena.task_env import Difficulty
 from envarena.types import Message
 
@@ -89,7 +88,6 @@ class LookaheadSolver:
         return max(scored)[1] if scored else MOVES[0]
 
 
-@register("games/2048-v0", tags=("game", "planning", "single-player"))
 class Game2048Env(Env):
     """2048: slide the 4x4 board up, down, left or right; equal tiles merge; reach the target tile.
 
@@ -111,7 +109,7 @@ class Game2048Env(Env):
     def _render(self) -> str:
         return "\n".join(" ".join(f"{v:4d}" if v else "   ." for v in row) for row in self.board)
 
-    def _reset(self, options: dict[str, Any] | None) -> list[Message]:
+    def begin_episode(self, options: dict[str, Any] | None) -> list[Message]:
         self.board = np.zeros((4, 4), dtype=int)
         self._spawn()
         self._spawn()
@@ -123,10 +121,10 @@ class Game2048Env(Env):
     def _phi(self) -> float:
         return min(1.0, float(np.log2(self.board.max()) / np.log2(self.target)))
 
-    def _initial_progress(self) -> float:
+    def initial_progress(self) -> float:
         return self._phi()
 
-    def _act(self, action: Message) -> StepResult:
+    def respond(self, action: Message) -> StepResult:
         words = [w for w in action.content.lower().replace(",", " ").split() if w in MOVES]
         if not words:
             return self.invalid("Reply with up, down, left or right.")

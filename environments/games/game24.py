@@ -10,7 +10,6 @@ from functools import cache
 
 import numpy as np
 
-from envarena.registration import register
 from envarena.task_env import TaskEnv
 from envarena.types import Score
 from envarena.verifiers import ExpressionError, evaluate, numbers_used
@@ -85,7 +84,6 @@ def trivially_solved(numbers: tuple[int, ...]) -> bool:
     return sum(numbers) == TARGET or math.prod(numbers) == TARGET
 
 
-@register("games/game24-v0", tags=("game", "math", "single-player"))
 class Game24Env(TaskEnv[tuple[int, ...]]):
     """The 24 game: combine four numbers with + - * / and parentheses to make exactly 24.
 

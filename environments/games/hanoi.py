@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from envarena.env import Env, StepResult
-from envarena.registration import register
 from envarena.task_env import Difficulty
 from envarena.types import Message
 
@@ -53,7 +52,6 @@ class HanoiSolver:
         return f"move {source} {target}"
 
 
-@register("games/hanoi-v0", tags=("game", "planning", "single-player"))
 class HanoiEnv(Env):
     """Tower of Hanoi: gather every disk on peg C; a disk never sits on a smaller one.
 
@@ -73,7 +71,7 @@ class HanoiEnv(Env):
     def _state(self) -> str:
         return "; ".join(f"{p}: {' '.join(map(str, self.pegs[p])) or '-'}" for p in PEGS)
 
-    def _reset(self, options: dict[str, Any] | None) -> list[Message]:
+    def begin_episode(self, options: dict[str, Any] | None) -> list[Message]:
         # A seeded legal position: each disk on a random peg (stacked by size), not yet solved.
         while True:
             where = {disk: PEGS[int(self.np_random.integers(3))] for disk in range(self.disks, 0, -1)}
@@ -94,7 +92,7 @@ class HanoiEnv(Env):
             stacked += 1
         return stacked / self.disks
 
-    def _act(self, action: Message) -> StepResult:
+    def respond(self, action: Message) -> StepResult:
         found = _MOVE.findall(action.content)
         if not found:
             return self.invalid("Write a move like: move A C")
@@ -110,7 +108,7 @@ class HanoiEnv(Env):
         text = f"Moved disk {disk} from {source} to {target}. {self._state()}." + (" Solved!" if done else "")
         return StepResult([Message.user(text)], self._progress(), {}, done, 1.0 if done else None, {"moves": self.moves_made})
 
-    def _truncation_outcome(self) -> float:
+    def truncation_outcome(self) -> float:
         return 0.0
 
     def reference_solver(self) -> HanoiSolver:

@@ -9,13 +9,11 @@ import numpy as np
 
 from envarena.env import Solver
 from envarena.multiagent import MoveResult, MultiAgentEnv, Opponent
-from envarena.registration import register
 from envarena.task_env import Difficulty
 from envarena.types import Message
 
 PLAYERS = ("player_1", "player_2")
 CARDS = ("J", "Q", "K")
-_OPPONENT_BY_DIFFICULTY = {"easy": "random", "medium": "scripted", "hard": "equilibrium"}
 _WORDS = {"check": "check", "pass": "check", "bet": "bet", "raise": "bet", "call": "call", "fold": "fold"}
 # ASCII only: with Unicode case folding "paſſ" would match and then be no known word.
 _ACTION = re.compile(r"\b(check|pass|bet|raise|call|fold)\b", re.IGNORECASE | re.ASCII)
@@ -67,7 +65,6 @@ class ValueSolver:
         return value_strategy(self.env.card_of(self.player), self.env.history)
 
 
-@register("games/kuhn-poker-v0", tags=("game", "cards", "imperfect-information", "two-player"))
 class KuhnPokerEnv(MultiAgentEnv):
     """Kuhn poker: a three-card deck (J < Q < K), one card each, an ante of 1 and one bet of 1.
 
@@ -80,6 +77,7 @@ class KuhnPokerEnv(MultiAgentEnv):
     """
 
     possible_agents = list(PLAYERS)
+    opponent_by_difficulty = {"easy": "random", "medium": "scripted", "hard": "equilibrium"}
     default_max_turns = 200
 
     def __init__(self, *, difficulty: Difficulty = "medium", hands: int = 40, max_turns: int | None = None,
@@ -88,7 +86,6 @@ class KuhnPokerEnv(MultiAgentEnv):
             raise ValueError("hands must be an even number of at least 2 (deals are played in swapped pairs)")
         self.difficulty = difficulty
         self.hands = hands
-        self.default_opponent = _OPPONENT_BY_DIFFICULTY[difficulty]
         self.metadata = {**MultiAgentEnv.metadata, "name": "kuhn_poker_v0"}
         super().__init__(max_turns=max_turns or max(self.default_max_turns, 4 * hands), render_mode=render_mode)
         self.chips = {p: 0 for p in PLAYERS}
@@ -120,7 +117,7 @@ class KuhnPokerEnv(MultiAgentEnv):
         out[first][-1].content += " Check or bet?"
         return out
 
-    def _reset_game(self, options: dict[str, Any] | None) -> tuple[dict[str, list[Message]], str]:
+    def begin_game(self, options: dict[str, Any] | None) -> tuple[dict[str, list[Message]], str]:
         self.deals = [tuple(int(c) for c in self.np_random.permutation(3)[:2]) for _ in range(self.hands // 2)]  # type: ignore[misc]
         self.hand, self.history = 0, ()
         self.chips = {p: 0 for p in PLAYERS}
@@ -132,14 +129,14 @@ class KuhnPokerEnv(MultiAgentEnv):
         opening = self._hand_opening()
         return {p: [rules.model_copy(), *opening[p]] for p in PLAYERS}, self._seats()[0]
 
-    def _initial_progress(self, player: str) -> float:
+    def initial_progress(self, player: str) -> float:
         return 0.5
 
     def _phi(self, player: str) -> float:
         return float(0.5 + 0.5 * np.tanh(self.chips[player] / 8.0))
 
     # ------------------------------------------------------------------ moves
-    def _play(self, player: str, action: Message) -> MoveResult:
+    def apply_move(self, player: str, action: Message) -> MoveResult:
         allowed = legal_actions(self.history)
         found = _ACTION.findall(action.content)
         if not found:
@@ -183,7 +180,7 @@ class KuhnPokerEnv(MultiAgentEnv):
             messages[p].extend(more)
         return MoveResult(messages, progress, next_player=self._seats()[0])
 
-    def _truncation_outcomes(self) -> dict[str, float]:
+    def truncation_outcomes(self) -> dict[str, float]:
         a, b = self.chips[PLAYERS[0]], self.chips[PLAYERS[1]]
         return {PLAYERS[0]: float(a > b) + 0.5 * (a == b), PLAYERS[1]: float(b > a) + 0.5 * (a == b)}
 

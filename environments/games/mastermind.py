@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from envarena.env import Env, StepResult
-from envarena.registration import register
 from envarena.rewards import FORMAT_PENALTY
 from envarena.task_env import Difficulty, extract_answer
 from envarena.types import Message
@@ -51,7 +50,6 @@ class MastermindSolver:
         return "<answer>" + " ".join(map(str, guess)) + "</answer>"
 
 
-@register("games/mastermind-v0", tags=("game", "logic", "single-player"))
 class MastermindEnv(Env):
     """Mastermind: find a hidden code of coloured pegs (colours are numbers 1..k).
 
@@ -71,7 +69,7 @@ class MastermindEnv(Env):
         self.code: tuple[int, ...] = ()
         self.history: list[tuple[tuple[int, ...], tuple[int, int]]] = []
 
-    def _reset(self, options: dict[str, Any] | None) -> list[Message]:
+    def begin_episode(self, options: dict[str, Any] | None) -> list[Message]:
         self.code = tuple(int(c) for c in self.np_random.integers(1, self.colours + 1, size=self.pegs))
         self.history = []
         example = " ".join(str((i % self.colours) + 1) for i in range(self.pegs))
@@ -85,7 +83,7 @@ class MastermindEnv(Env):
             ),
         ]
 
-    def _act(self, action: Message) -> StepResult:
+    def respond(self, action: Message) -> StepResult:
         answer, tagged = extract_answer(action.content)
         components = {} if tagged else {"format": FORMAT_PENALTY}
         digits = re.findall(r"\d+", answer)

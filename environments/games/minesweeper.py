@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from envarena.env import Env, StepResult
-from envarena.registration import register
 from envarena.task_env import Difficulty
 from envarena.types import Message
 
@@ -152,7 +151,6 @@ class LogicSolver:
         raise RuntimeError("the board needs a guess; generation should have excluded it")
 
 
-@register("games/minesweeper-v0", tags=("game", "logic", "single-player"))
 class MinesweeperEnv(Env):
     """Minesweeper: open every safe cell of a square board without touching a mine.
 
@@ -170,7 +168,7 @@ class MinesweeperEnv(Env):
         super().__init__(max_turns=max_turns or self.side * self.side * 2, render_mode=render_mode)
         self.board = Board(self.side, set())
 
-    def _reset(self, options: dict[str, Any] | None) -> list[Message]:
+    def begin_episode(self, options: dict[str, Any] | None) -> list[Message]:
         side = self.side
         for _ in range(_ATTEMPTS):
             start = (int(self.np_random.integers(side)), int(self.np_random.integers(side)))
@@ -203,7 +201,7 @@ class MinesweeperEnv(Env):
             return f"{column}{row} is off the board; columns are a-{_COLUMNS[self.side - 1]}, rows 1-{self.side}."
         return verb.lower(), cell
 
-    def _act(self, action: Message) -> StepResult:
+    def respond(self, action: Message) -> StepResult:
         parsed = self._parse(action.content)
         if isinstance(parsed, str):
             return self.invalid(parsed)
@@ -231,7 +229,7 @@ class MinesweeperEnv(Env):
     def _phi(self) -> float:
         return len(self.board.revealed) / self.board.safe_total
 
-    def _initial_progress(self) -> float:
+    def initial_progress(self) -> float:
         return self._phi()
 
     def reference_solver(self) -> LogicSolver:

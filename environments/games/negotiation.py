@@ -10,7 +10,6 @@ import numpy as np
 
 from envarena.env import Solver
 from envarena.multiagent import MoveResult, MultiAgentEnv, Opponent
-from envarena.registration import register
 from envarena.task_env import Difficulty
 from envarena.types import Message
 
@@ -18,7 +17,7 @@ PLAYERS = ("alice", "bob")
 ITEMS = ("books", "hats", "balls")
 TOTAL_VALUE = 10
 # (proposals each player may make, built-in opponent) per difficulty
-_LEVELS = {"easy": (10, "random"), "medium": (8, "fair"), "hard": (6, "tough")}
+_ROUNDS = {"easy": 10, "medium": 8, "hard": 6}
 # ASCII only (with Unicode folding "ſ" matches "s" and then names no item); counts of at most
 # four digits, so a 5,000-digit number is no count rather than an int() error.
 _COUNT = re.compile(r"\b(books?|hats?|balls?)\s*(?:[=:]\s*)?(\d{1,4})\b|\b(\d{1,4})\s*(books?|hats?|balls?)\b",
@@ -98,7 +97,6 @@ def threshold_negotiator(start: float, floor: float) -> Opponent:
     return act
 
 
-@register("games/negotiation-v0", tags=("game", "negotiation", "imperfect-information", "two-player"))
 class NegotiationEnv(MultiAgentEnv):
     """Negotiation: two players split a pool of books, hats and balls; each values the items
     differently and privately (the whole pool is worth 10 points to each).
@@ -114,11 +112,12 @@ class NegotiationEnv(MultiAgentEnv):
     """
 
     possible_agents = list(PLAYERS)
+    opponent_by_difficulty = {"easy": "random", "medium": "fair", "hard": "tough"}
     default_max_turns = 60
 
     def __init__(self, *, difficulty: Difficulty = "medium", max_turns: int | None = None, render_mode: str | None = None) -> None:
         self.difficulty = difficulty
-        self.rounds, self.default_opponent = _LEVELS[difficulty]
+        self.rounds = _ROUNDS[difficulty]
         self.metadata = {**MultiAgentEnv.metadata, "name": "negotiation_v0"}
         super().__init__(max_turns=max_turns, render_mode=render_mode)
         self.counts: Split = (1, 1, 1)
@@ -135,7 +134,7 @@ class NegotiationEnv(MultiAgentEnv):
             return None
         return rest(self.counts, self.offer[1])
 
-    def _reset_game(self, options: dict[str, Any] | None) -> tuple[dict[str, list[Message]], str]:
+    def begin_game(self, options: dict[str, Any] | None) -> tuple[dict[str, list[Message]], str]:
         rng = self.np_random
         while True:
             counts = tuple(int(c) for c in rng.integers(1, 5, size=len(ITEMS)))
@@ -181,7 +180,7 @@ class NegotiationEnv(MultiAgentEnv):
                 return f"There are only {total} {name}; you asked for {n}."
         return tuple(share)
 
-    def _play(self, player: str, action: Message) -> MoveResult:
+    def apply_move(self, player: str, action: Message) -> MoveResult:
         other = self.other(player)
         text = action.content
         proposing = list(_PROPOSE.finditer(text))

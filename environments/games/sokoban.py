@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 
 from envarena.env import Env, StepResult
-from envarena.registration import register
 from envarena.task_env import Difficulty
 from envarena.types import Message
 
@@ -27,7 +26,6 @@ class ReplaySolver:
         return self.env.solution[self.env.moves_made]
 
 
-@register("games/sokoban-v0", tags=("game", "planning", "single-player"))
 class SokobanEnv(Env):
     """Sokoban: walk the warehouse and push every box ($) onto a goal (.); boxes cannot be pulled.
 
@@ -98,7 +96,7 @@ class SokobanEnv(Env):
         # Reversed: a walk back is a walk the other way; a pull becomes a push the other way.
         self.solution = [_OPPOSITE[step.split(":")[1]] for step in reversed(pulls)]
 
-    def _reset(self, options: dict[str, Any] | None) -> list[Message]:
+    def begin_episode(self, options: dict[str, Any] | None) -> list[Message]:
         self._generate()
         self.moves_made = 0
         legend = "# wall, @ you, $ box, . goal, * box on goal, + you on a goal"
@@ -107,10 +105,10 @@ class SokobanEnv(Env):
             Message.user(f"Push every box onto a goal ({legend}).\n{self._render()}"),
         ]
 
-    def _initial_progress(self) -> float:
+    def initial_progress(self) -> float:
         return len(self.boxes & self.goals) / self.box_count
 
-    def _act(self, action: Message) -> StepResult:
+    def respond(self, action: Message) -> StepResult:
         words = [w for w in action.content.lower().replace(",", " ").split() if w in MOVES]
         if not words:
             return self.invalid("Reply with up, down, left or right.")

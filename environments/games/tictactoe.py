@@ -10,14 +10,12 @@ import numpy as np
 
 from envarena.env import Solver
 from envarena.multiagent import MoveResult, MultiAgentEnv, Opponent
-from envarena.registration import register
 from envarena.task_env import Difficulty
 from envarena.types import Message
 
 PLAYERS = ("x", "o")
 _LINES = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6)]
 _COLUMNS = "abc"
-_OPPONENT_BY_DIFFICULTY = {"easy": "random", "medium": "noisy", "hard": "minimax"}
 
 Board = tuple[str, ...]  # nine cells: "x", "o" or "."
 
@@ -91,7 +89,6 @@ class MinimaxSolver:
         return cell_name(best_moves(self.env.board, self.player)[0])
 
 
-@register("games/tictactoe-v0", tags=("game", "board", "two-player"))
 class TicTacToeEnv(MultiAgentEnv):
     """Tic-tac-toe: two players, X and O, take turns; three in a row wins.
 
@@ -103,18 +100,18 @@ class TicTacToeEnv(MultiAgentEnv):
     """
 
     possible_agents = list(PLAYERS)
+    opponent_by_difficulty = {"easy": "random", "medium": "noisy", "hard": "minimax"}
     default_max_turns = 30
 
     def __init__(
         self, *, difficulty: Difficulty = "medium", max_turns: int | None = None, render_mode: str | None = None
     ) -> None:
         self.difficulty = difficulty
-        self.default_opponent = _OPPONENT_BY_DIFFICULTY[difficulty]
         self.metadata = {**MultiAgentEnv.metadata, "name": "tictactoe_v0"}
         super().__init__(max_turns=max_turns, render_mode=render_mode)
         self.board: Board = tuple("." * 9)
 
-    def _reset_game(self, options: dict[str, Any] | None) -> tuple[dict[str, list[Message]], str]:
+    def begin_game(self, options: dict[str, Any] | None) -> tuple[dict[str, list[Message]], str]:
         self.board = tuple("." * 9)
         opening = {
             p: [
@@ -128,7 +125,7 @@ class TicTacToeEnv(MultiAgentEnv):
         opening["x"].append(Message.user(f"{render_board(self.board)}\nYou move first."))
         return opening, "x"
 
-    def _initial_progress(self, player: str) -> float:
+    def initial_progress(self, player: str) -> float:
         return 0.5  # perfect play from the empty board is a draw
 
     def _value(self, player: str, to_move: str) -> float:
@@ -137,7 +134,7 @@ class TicTacToeEnv(MultiAgentEnv):
             value = -value
         return 0.5 if value == 0 else (1.0 if value > 0 else 0.0)
 
-    def _play(self, player: str, action: Message) -> MoveResult:
+    def apply_move(self, player: str, action: Message) -> MoveResult:
         cell = parse_cell(action.content)
         if cell is None:
             return self.illegal(player, "I could not read a cell. Reply with a cell such as b2.")

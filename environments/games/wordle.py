@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 from envarena.env import Env, StepResult
-from envarena.registration import register
 from envarena.rewards import FORMAT_PENALTY
 from envarena.task_env import Difficulty, extract_answer
 from envarena.types import Message
@@ -83,7 +82,6 @@ class WordleSolver:
         return f"<answer>{guess}</answer>"
 
 
-@register("games/wordle-v0", tags=("game", "word", "single-player"))
 class WordleEnv(Env):
     """Wordle: guess a hidden five-letter English word; each guess is marked letter by letter.
 
@@ -106,7 +104,7 @@ class WordleEnv(Env):
         self.secret = ""
         self.history: list[tuple[str, str]] = []
 
-    def _reset(self, options: dict[str, Any] | None) -> list[Message]:
+    def begin_episode(self, options: dict[str, Any] | None) -> list[Message]:
         self.secret = self.pool[int(self.np_random.integers(len(self.pool)))]
         self.history = []
         rules = (
@@ -126,7 +124,7 @@ class WordleEnv(Env):
         guess = words[-1].lower() if words else ""
         return guess, tagged
 
-    def _act(self, action: Message) -> StepResult:
+    def respond(self, action: Message) -> StepResult:
         guess, tagged = self._parse_guess(action.content)
         format_component = {} if tagged else {"format": FORMAT_PENALTY}
         if len(guess) != WORD_LENGTH:

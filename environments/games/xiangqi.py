@@ -10,12 +10,10 @@ import numpy as np
 from envarena.env import Solver
 from envarena.environments.games.xiangqi_rules import BLACK, RED, START_FEN, Move, Position, opponent, on_own_half
 from envarena.multiagent import MoveResult, MultiAgentEnv, Opponent
-from envarena.registration import register
 from envarena.task_env import Difficulty
 from envarena.types import Message
 
 PLAYERS = (RED, BLACK)
-_OPPONENT_BY_DIFFICULTY = {"easy": "random", "medium": "greedy", "hard": "scripted"}
 _VALUES = {"r": 9.0, "c": 4.5, "n": 4.0, "b": 2.0, "a": 2.0, "p": 1.0, "k": 0.0}
 # Common openings in ICCS; the seed picks one.
 OPENINGS = (
@@ -115,7 +113,6 @@ class GreedySolver:
         return max(moves, key=lambda m: (evaluate_move(position, m, self.env.seen), m.iccs())).iccs()
 
 
-@register("games/xiangqi-v0", tags=("game", "board", "two-player"))
 class XiangqiEnv(MultiAgentEnv):
     """Xiangqi (Chinese chess) with a complete rules engine: horse legs, elephant eyes, cannon
     screens, palace and river limits, the flying-general rule; checkmate and stalemate both lose.
@@ -131,11 +128,11 @@ class XiangqiEnv(MultiAgentEnv):
     """
 
     possible_agents = list(PLAYERS)
+    opponent_by_difficulty = {"easy": "random", "medium": "greedy", "hard": "scripted"}
     default_max_turns = 300
 
     def __init__(self, *, difficulty: Difficulty = "medium", max_turns: int | None = None, render_mode: str | None = None) -> None:
         self.difficulty = difficulty
-        self.default_opponent = _OPPONENT_BY_DIFFICULTY[difficulty]
         self.metadata = {**MultiAgentEnv.metadata, "name": "xiangqi_v0"}
         super().__init__(max_turns=max_turns, render_mode=render_mode)
         self.position = Position.from_fen(START_FEN)
@@ -151,7 +148,7 @@ class XiangqiEnv(MultiAgentEnv):
         lines.append(f"Your move ({player}).")
         return "\n".join(lines)
 
-    def _reset_game(self, options: dict[str, Any] | None) -> tuple[dict[str, list[Message]], str]:
+    def begin_game(self, options: dict[str, Any] | None) -> tuple[dict[str, list[Message]], str]:
         fen = (options or {}).get("fen", START_FEN)
         self.position = Position.from_fen(fen)
         opening = OPENINGS[int(self.np_random.integers(len(OPENINGS)))] if fen == START_FEN else ""
@@ -172,14 +169,14 @@ class XiangqiEnv(MultiAgentEnv):
             messages[opponent(first)].append(Message.user(played.strip()))
         return messages, first
 
-    def _initial_progress(self, player: str) -> float:
+    def initial_progress(self, player: str) -> float:
         return self._phi(player)
 
     def _phi(self, player: str) -> float:
         lead = material(self.position, player) - material(self.position, opponent(player))
         return float(0.5 + 0.5 * np.tanh(lead / 15.0))
 
-    def _play(self, player: str, action: Message) -> MoveResult:
+    def apply_move(self, player: str, action: Message) -> MoveResult:
         move = self.position.parse_move(action.content)
         if isinstance(move, str):
             return self.illegal(player, move + " Reply with a legal move such as h2e2.")
@@ -201,7 +198,7 @@ class XiangqiEnv(MultiAgentEnv):
         prompt = Message.user(f"{said}\n{self._position_text(other)}")
         return MoveResult({other: [prompt]}, {p: self._phi(p) for p in PLAYERS}, next_player=other)
 
-    def _truncation_outcomes(self) -> dict[str, float]:
+    def truncation_outcomes(self) -> dict[str, float]:
         return {p: 0.5 for p in PLAYERS}
 
     def reference_solver(self, player: str) -> Solver:

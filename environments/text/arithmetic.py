@@ -7,7 +7,6 @@ from fractions import Fraction
 
 import numpy as np
 
-from envarena.registration import register
 from envarena.task_env import TaskEnv
 from envarena.types import Score
 from envarena.verifiers import evaluate, numeric_match
@@ -46,7 +45,6 @@ def random_expression(rng: np.random.Generator, operators: int, largest: int) ->
             return expression, int(value)
 
 
-@register("text/arithmetic-v0", tags=("math", "retry"))
 class ArithmeticEnv(TaskEnv[ArithmeticTask]):
     """Evaluate a multi-step integer expression such as (12 + 7) * 3 - 8.
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from envarena.environments.games.wordle import word_list
-from envarena.registration import register
 from envarena.task_env import TaskEnv
 from envarena.types import Score
 
@@ -36,7 +35,6 @@ def shift(text: str, key: str, sign: int = 1) -> str:
     return "".join(out)
 
 
-@register("text/cipher-v0", tags=("text", "decoding", "retry"))
 class CipherEnv(TaskEnv[CipherTask]):
     """Cipher: decode a short message of English words enciphered by letter shifting.
 

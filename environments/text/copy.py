@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from envarena.registration import register
 from envarena.task_env import TaskEnv
 from envarena.types import Score
 
@@ -12,7 +11,6 @@ from envarena.types import Score
 _LEVELS = {"easy": (1, "0123"), "medium": (3, "0123456789"), "hard": (6, "abcdefghijklmnopqrstuvwxyz0123456789")}
 
 
-@register("text/copy-v0", tags=("sanity", "rl-smoke-test"))
 class CopyEnv(TaskEnv[str]):
     """Copy: reply with exactly the sequence shown (one of 0-3, three digits, or six letters/digits).
 
@@ -52,8 +50,8 @@ class CopyEnv(TaskEnv[str]):
     def solution(self, task: str) -> str:
         return task
 
-    def _act(self, action):  # type: ignore[no-untyped-def]
-        result = super()._act(action)
+    def respond(self, action):  # type: ignore[no-untyped-def]
+        result = super().respond(action)
         result.components.pop("format", None)  # the bare reply is the expected format here
         return result
 

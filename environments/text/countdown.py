@@ -9,7 +9,6 @@ from fractions import Fraction
 
 import numpy as np
 
-from envarena.registration import register
 from envarena.task_env import TaskEnv
 from envarena.types import Score
 from envarena.verifiers import ExpressionError, evaluate, numbers_used
@@ -68,7 +67,6 @@ def check_countdown(numbers: tuple[int, ...], target: int, expression: str) -> S
     )
 
 
-@register("text/countdown-v0", tags=("math", "search", "retry"))
 class CountdownEnv(TaskEnv[CountdownTask]):
     """Countdown numbers game: combine the given numbers with + - * / to reach the target.
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envarena.registration import register
 from envarena.task_env import TaskEnv
 from envarena.types import Score
 
@@ -126,7 +125,6 @@ def parse_roles(answer: str, names: tuple[str, ...]) -> dict[str, int]:
     return found
 
 
-@register("text/knights-knaves-v0", tags=("logic", "reasoning", "retry"))
 class KnightsKnavesEnv(TaskEnv[Puzzle]):
     """Knights and knaves: from what each islander says, tell the knights (truthful) from the knaves (lying).
 

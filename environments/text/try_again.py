@@ -6,7 +6,6 @@ import numpy as np
 
 from envarena.environments.text.arithmetic import ArithmeticTask, random_expression
 from envarena.env import StepResult
-from envarena.registration import register
 from envarena.task_env import TaskEnv, extract_answer
 from envarena.rewards import FORMAT_PENALTY
 from envarena.types import Message, Score
@@ -16,7 +15,6 @@ _LEVELS = {"easy": (2, 20), "medium": (3, 50), "hard": (5, 100)}
 _DECAY = 0.25  # outcome lost per extra attempt
 
 
-@register("text/try-again-v0", tags=("math", "retry", "sparse-feedback"))
 class TryAgainEnv(TaskEnv[ArithmeticTask]):
     """Try again: compute an expression; a wrong answer gets only "Try again." and nothing more.
 
@@ -39,7 +37,7 @@ class TryAgainEnv(TaskEnv[ArithmeticTask]):
     def check(self, task: ArithmeticTask, answer: str) -> Score:
         return Score(value=numeric_match(task.value, answer).value)  # one number stated; a hedge is wrong
 
-    def _act(self, action: Message) -> StepResult:
+    def respond(self, action: Message) -> StepResult:
         answer, tagged = extract_answer(action.content)
         components = {} if tagged else {"format": FORMAT_PENALTY}
         self.attempts += 1

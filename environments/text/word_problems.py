@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envarena.registration import register
 from envarena.task_env import TaskEnv
 from envarena.types import Score
 from envarena.verifiers import numeric_match
@@ -62,7 +61,6 @@ def _templates(scale: int) -> list[Callable[[np.random.Generator], WordProblem]]
     return [shopping, sharing, rate, savings, ages]
 
 
-@register("text/word-problems-v0", tags=("math", "reasoning", "retry"))
 class WordProblemsEnv(TaskEnv[WordProblem]):
     """Grade-school word problems (shopping, sharing, travel, savings, ages) generated from templates.
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from envarena.env import StepResult
-from envarena.registration import register
 from envarena.rewards import FORMAT_PENALTY
 from envarena.task_env import TaskEnv
 from envarena.tools import tool
@@ -46,7 +45,6 @@ class _CalculatorSolver:
         return Message.assistant(tool_calls=[call])
 
 
-@register("tools/calculator-v0", tags=("math", "tool-use"))
 class CalculatorEnv(TaskEnv[CalculatorTask]):
     """Word problems over large numbers, answered with the help of a `calculate` tool.
 
@@ -74,8 +72,10 @@ class CalculatorEnv(TaskEnv[CalculatorTask]):
         self.calculator_results.append(text)
         return text
 
-    def generate(self, rng: np.random.Generator) -> CalculatorTask:
+    def begin_task(self, task: CalculatorTask) -> None:
         self.calculator_results = []
+
+    def generate(self, rng: np.random.Generator) -> CalculatorTask:
         digits, products = _LEVELS[self.difficulty]
         low, high = 10 ** (digits - 1), 10**digits
         while True:
@@ -101,14 +101,13 @@ class CalculatorEnv(TaskEnv[CalculatorTask]):
             components={"format": FORMAT_PENALTY},
         )
 
-    def _progress_after_tools(self) -> float | None:
+    def progress_after_tools(self) -> float | None:
         if str(self.task.value) in self.calculator_results:
-            return max(self._potential.value, 0.5)
+            return self.tool_progress(1.0)
         return None
 
     def check(self, task: CalculatorTask, answer: str) -> Score:
-        score = numeric_match(task.value, answer)
-        return score.model_copy(update={"components": {"partial": min(0.5, self._potential.value)}})
+        return self.with_tool_credit(numeric_match(task.value, answer))
 
     def solution(self, task: CalculatorTask) -> str:
         return str(task.value)

@@ -16,7 +16,6 @@ import numpy as np
 from envarena.env import Env, StepResult
 from envarena.environments.tools import support_world as shop
 from envarena.environments.tools.support_user import Request, ScriptedUser
-from envarena.registration import register
 from envarena.rewards import INVALID_ACTION_PENALTY
 from envarena.task_env import Difficulty
 from envarena.tools import Tool, tool
@@ -177,7 +176,6 @@ class SupportSolver:
             yield Message.assistant(f"Return {return_id} is open. Please drop off the package to complete it.")
 
 
-@register("tools/customer-service-v0", tags=("tool-use", "dual-control", "policy", "database"))
 class CustomerServiceEnv(Env):
     """Customer service with dual control, in the style of tau-bench: help a scripted customer
     under a written policy, using shop tools on a SQLite database, while the customer acts on
@@ -209,7 +207,7 @@ class CustomerServiceEnv(Env):
         self.violations = 0
 
     # ------------------------------------------------------------------ episode setup
-    def _reset(self, options: dict[str, Any] | None) -> list[Message]:
+    def begin_episode(self, options: dict[str, Any] | None) -> list[Message]:
         customers, per_customer, count, refused, knows_ids = _LEVELS[self.difficulty]
         rng = self.np_random
         while True:
@@ -398,7 +396,7 @@ class CustomerServiceEnv(Env):
         right = len(made & self.expected_changes) - len(made - self.expected_changes)
         return verified + (1 - _VERIFIED_SHARE) * max(0.0, right / len(self.expected_changes))
 
-    def _progress_after_tools(self) -> float | None:
+    def progress_after_tools(self) -> float | None:
         return self._phi()
 
     def _state_matches(self) -> float:
@@ -409,14 +407,14 @@ class CustomerServiceEnv(Env):
             r.order_id in self.viewed for r in self.user.requests if not r.allowed)
         return float(checked and shop.snapshot(self._shop()) == self.expected)
 
-    def _act(self, action: Message) -> StepResult:
+    def respond(self, action: Message) -> StepResult:
         reply, ended = self.user.reply(action.content, self._shop(), verified=self.verified == self.user.customer_id)
         info = {"user_actions": list(self.user.actions)}
         if ended:
             return StepResult([Message.user(reply)], self._phi(), {}, True, self._state_matches(), info)
         return StepResult([Message.user(reply)], self._phi(), info=info)
 
-    def _truncation_outcome(self) -> float:
+    def truncation_outcome(self) -> float:
         return self._state_matches()
 
     def reference_solver(self) -> SupportSolver:

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from envarena.registration import register
 from envarena.task_env import TaskEnv
 from envarena.tools import tool
 from envarena.types import Message, Score, ToolCall
@@ -112,7 +111,6 @@ class _RetrievalSolver:
         return Message.assistant(f"<answer>{env.task.answer}</answer>")
 
 
-@register("tools/retrieval-v0", tags=("retrieval", "multi-hop", "tool-use"))
 class RetrievalEnv(TaskEnv[RetrievalTask]):
     """Multi-hop retrieval: answer a question whose facts are spread over generated documents.
 
@@ -155,8 +153,10 @@ class RetrievalEnv(TaskEnv[RetrievalTask]):
         self.read_ids.add(doc_id)
         return self.task.documents[doc_id]
 
-    def generate(self, rng: np.random.Generator) -> RetrievalTask:
+    def begin_task(self, task: RetrievalTask) -> None:
         self.found_ids, self.read_ids = set(), set()
+
+    def generate(self, rng: np.random.Generator) -> RetrievalTask:
         return build_task(rng, _PEOPLE[self.difficulty], _HOPS[self.difficulty])
 
     def system_prompt(self) -> str:
@@ -165,18 +165,16 @@ class RetrievalEnv(TaskEnv[RetrievalTask]):
     def prompt(self, task: RetrievalTask) -> str:
         return f"{task.question} {self.answer_instructions}"
 
-    def _progress_after_tools(self) -> float | None:
+    def progress_after_tools(self) -> float | None:
         # Reading is progress only while it is targeted: an agent that reads everything reads
         # the needed documents too, without having followed the chain. No credit is added once
         # more documents were read than the chain needs plus a small margin.
         if len(self.read_ids) > len(self.task.needed) + _SPARE_READS:
             return None
-        share = sum(d in self.read_ids for d in self.task.needed) / len(self.task.needed)
-        return max(self._potential.value, 0.5 * share)
+        return self.tool_progress(sum(d in self.read_ids for d in self.task.needed) / len(self.task.needed))
 
     def check(self, task: RetrievalTask, answer: str) -> Score:
-        score = exact_match(task.answer, answer)
-        return score.model_copy(update={"components": {"partial": min(0.5, self._potential.value)}})
+        return self.with_tool_credit(exact_match(task.answer, answer))
 
     def solution(self, task: RetrievalTask) -> str:
         return task.answer

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from envarena.registration import register
 from envarena.task_env import Difficulty, TaskEnv
 from envarena.tools import tool
 from envarena.types import Message, Score, ToolCall
@@ -34,6 +33,16 @@ _MAX_TOOL_MESSAGE = 4_000  # characters of one query tool reply
 class SQLTask:
     question: str
     gold_sql: str
+    #: The database the question is about, built from the same seed (None in a bare template).
+    db: sqlite3.Connection | None = field(default=None, compare=False, repr=False)
+
+
+def _ambiguous(db: sqlite3.Connection, task: SQLTask) -> bool:
+    """A top-1 question whose top two tie has two right answers: draw another."""
+    if "LIMIT 1" not in task.gold_sql:
+        return False
+    _, rows = run_readonly(db, task.gold_sql.replace("LIMIT 1", "LIMIT 2"))
+    return len(rows) == 2 and rows[0][-1] == rows[1][-1]
 
 
 def build_database(rng: np.random.Generator, customers: int, products: int, orders: int) -> sqlite3.Connection:
@@ -125,7 +134,6 @@ class _SQLSolver:
         return Message.assistant(f"<answer>{self.env.task.gold_sql}</answer>")
 
 
-@register("tools/sql-v0", tags=("sql", "database", "tool-use"))
 class SQLEnv(TaskEnv[SQLTask]):
     """Answer a question about a generated shop database with one SQL query.
 
@@ -174,21 +182,16 @@ class SQLEnv(TaskEnv[SQLTask]):
 
     def generate(self, rng: np.random.Generator) -> SQLTask:
         customers, products, orders, allowed = _LEVELS[self.difficulty]
-        if self.db is not None:
-            self.db.close()
-        self.db = build_database(rng, customers, products, orders)
+        db = build_database(rng, customers, products, orders)
         while True:
             task = _templates(rng)[int(rng.choice(allowed))]()
-            if not self._ambiguous(task) and trivial_match(self.db, task.gold_sql) is None:
-                return task
+            if not _ambiguous(db, task) and trivial_match(db, task.gold_sql) is None:
+                return replace(task, db=db)
 
-    def _ambiguous(self, task: SQLTask) -> bool:
-        """A top-1 question whose top two tie has two right answers: draw another."""
-        if "LIMIT 1" not in task.gold_sql:
-            return False
-        assert self.db is not None
-        _, rows = run_readonly(self.db, task.gold_sql.replace("LIMIT 1", "LIMIT 2"))
-        return len(rows) == 2 and rows[0][-1] == rows[1][-1]
+    def begin_task(self, task: SQLTask) -> None:
+        if self.db is not None and self.db is not task.db:
+            self.db.close()
+        self.db = task.db
 
     def system_prompt(self) -> str:
         return f"You answer questions about a SQLite database. Its schema:\n{_SCHEMA}\n{self.answer_instructions}"
@@ -213,6 +216,7 @@ class SQLEnv(TaskEnv[SQLTask]):
         return Message.assistant(f"<answer>{other}</answer>")
 
     def close(self) -> None:
+        super().close()
         if self.db is not None:
             self.db.close()
             self.db = None

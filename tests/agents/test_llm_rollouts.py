@@ -52,7 +52,7 @@ def test_hf_rollout_batches_and_records_token_traces(smollm2, tmp_path):
         for env_id, kwargs in [("text/arithmetic-v0", {"max_attempts": 2}), ("tools/calculator-v0", {"max_turns": 2})]:
             config = RolloutConfig(env_id=env_id, env_kwargs=kwargs, agent="hf:smollm2-135m", n=4,
                                    out=str(tmp_path / f"{env_id.replace('/', '_')}.jsonl"))
-            results.append(await run_rollout(config, policy=policy))
+            results.append(await run_rollout(config, policy=policy, keep_episodes=True))
         await policy.aclose()
         return results
 
@@ -122,7 +122,7 @@ def test_openai_agent_rollout_over_loopback(server, tmp_path):
     config = RolloutConfig(env_id="tools/calculator-v0", env_kwargs={"max_turns": 2}, agent=f"openai:smollm2-135m@{server}",
                            n=3, out=str(tmp_path / "r.jsonl"))
     policy = load_policy(config.agent, timeout=REQUEST_TIMEOUT_S, **SHORT)
-    episodes = asyncio.run(run_rollout(config, policy=policy)).episodes
+    episodes = asyncio.run(run_rollout(config, policy=policy, keep_episodes=True)).episodes
     _check_traces(episodes)
 
 
@@ -145,7 +145,7 @@ def test_a_down_or_garbage_server_ends_episodes_with_errors_not_the_run(tmp_path
             config = RolloutConfig(env_id="text/arithmetic-v0", agent=f"openai:m@{base}", n=3,
                                    out=str(tmp_path / f"{abs(hash(base))}.jsonl"))
             policy = load_policy(config.agent, max_retries=1, timeout=5)
-            result = asyncio.run(run_rollout(config, policy=policy))
+            result = asyncio.run(run_rollout(config, policy=policy, keep_episodes=True))
             assert result.written == 3 and all(e.error for e in result.episodes)
     finally:
         garbage.shutdown()

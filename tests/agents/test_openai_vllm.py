@@ -85,7 +85,7 @@ def _rollout(env_id, env_kwargs, base, out, n=3, **options):
 
     async def main():
         try:
-            return (await run_rollout(config, policy=policy)).episodes
+            return (await run_rollout(config, policy=policy, keep_episodes=True)).episodes
         finally:
             await policy.aclose()
 
@@ -193,7 +193,7 @@ def test_a_model_the_server_does_not_serve_is_one_sentence(vllm_server, tmp_path
     config = RolloutConfig(env_id="text/try-again-v0", agent=f"openai:not-served@{vllm_server}", n=1,
                            out=str(tmp_path / "r.jsonl"))  # fmt: skip
     policy = load_policy(config.agent, tokenizer=MODEL, timeout=REQUEST_TIMEOUT_S, **GREEDY)
-    (episode,) = asyncio.run(run_rollout(config, policy=policy)).episodes
+    (episode,) = asyncio.run(run_rollout(config, policy=policy, keep_episodes=True)).episodes
     assert episode.error.startswith("ServerRequestError: the server at") and "does not serve the model" in episode.error
 
 
@@ -202,7 +202,7 @@ def test_an_unreachable_server_is_one_sentence_and_a_nonzero_exit(smollm2, tmp_p
     agent = f"openai:{MODEL}@{base}"
     config = RolloutConfig(env_id="text/try-again-v0", agent=agent, n=2, out=str(tmp_path / "r.jsonl"))
     policy = load_policy(config.agent, max_retries=0, timeout=5)
-    episodes = asyncio.run(run_rollout(config, policy=policy)).episodes
+    episodes = asyncio.run(run_rollout(config, policy=policy, keep_episodes=True)).episodes
     assert policy.endpoint == "completions"
     assert all(e.error.startswith(f"ServerUnreachableError: cannot reach the OpenAI-compatible server at {base}")
                for e in episodes)  # fmt: skip

@@ -72,7 +72,7 @@ def test_vllm_rollout_records_token_traces(engine, tmp_path):
 
     async def main():
         try:
-            return await run_rollout(config, policy=policy)
+            return await run_rollout(config, policy=policy, keep_episodes=True)
         finally:
             await policy.aclose()
 

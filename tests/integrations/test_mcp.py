@@ -241,7 +241,8 @@ def test_each_environment_runs_its_own_server_and_the_reference_solver_wins(serv
         assert len(pids) == 2
 
         result = run_rollout_sync(
-            RolloutConfig(env_id="test/mcp-sum-v0", agent="scripted", n=3, concurrency=3, out=str(tmp_path / "r.jsonl"))
+            RolloutConfig(env_id="test/mcp-sum-v0", agent="scripted", n=3, concurrency=3, out=str(tmp_path / "r.jsonl")),
+            keep_episodes=True,
         )
         assert [e.outcome for e in result.episodes] == [1.0, 1.0, 1.0]
         assert all(e.error is None for e in result.episodes)
@@ -249,17 +250,33 @@ def test_each_environment_runs_its_own_server_and_the_reference_solver_wins(serv
         assert recorded == {"add", "tally", "pid", "refuse", "nap", "flood"}, "episodes record the tools offered"
         assert wait_until(lambda: not servers_running(server_script)), "no server outlives its episode"
     finally:
-        registry._entries.pop("test/mcp-sum-v0", None)
+        registry.remove("test/mcp-sum-v0", missing_ok=True)
+
+
+class _OneTask(TaskEnv[int]):
+    """The smallest complete task; the tests below only vary its tool server."""
+
+    def generate(self, rng):
+        return 1
+
+    def prompt(self, task):
+        return "Say 1."
+
+    def check(self, task, answer):
+        return Score(value=float(answer.strip() == "1"))
+
+    def solution(self, task):
+        return "1"
 
 
 def test_a_server_that_does_not_start_is_one_clear_error(tmp_path):
-    class Broken(TaskEnv[int]):
+    class Broken(_OneTask):
         server_tools = McpToolset([sys.executable, "-c", "import sys; sys.exit(3)"])
 
     with pytest.raises(EnvArenaError, match=r"^could not start the MCP server '.*sys.exit\(3\)': "):
         Broken()
 
-    class Missing(TaskEnv[int]):
+    class Missing(_OneTask):
         server_tools = McpToolset([str(tmp_path / "no-such-program")])
 
     with pytest.raises(EnvArenaError, match="could not start the MCP server .*no-such-program"):
@@ -333,6 +350,6 @@ def test_readme_mcp_examples_run(monkeypatch, tmp_path):
     try:
         exec(compile(_readme_block("<!-- example: mcp-tools -->"), "README.md", "exec"), {"__name__": "readme_mcp"})
     finally:
-        registry._entries.pop("demo/units-v0", None)
+        registry.remove("demo/units-v0", missing_ok=True)
     exec(compile(_readme_block("<!-- example: mcp-serve -->"), "README.md", "exec"), {"__name__": "readme_mcp"})
     assert wait_until(lambda: not servers_running(REPO / "examples" / "mcp" / "units_server.py"))

@@ -136,7 +136,17 @@ def test_every_catalog_tool_keeps_its_schema_through_trl():
     method's signature and docstring: names, types, enums and required arguments survive."""
     from transformers.utils import get_json_schema
 
-    keep = ("type", "items", "enum", "anyOf")
+    keep = ("type", "items", "enum", "anyOf", "nullable")
+
+    def shape(prop: dict) -> dict:
+        """What a schema says about one argument; an optional argument (`int | None`, which
+        pydantic writes as anyOf [integer, null]) is what transformers calls nullable."""
+        options = prop.get("anyOf") or []
+        others = [o for o in options if o != {"type": "null"}]
+        if len(options) == 2 and len(others) == 1:
+            prop = {**{k: v for k, v in prop.items() if k != "anyOf"}, **others[0], "nullable": True}
+        return {x: prop[x] for x in keep if x in prop}
+
     checked = 0
     for env_id in sorted(envarena.registry):
         environment = environment_factory(env_id)()
@@ -144,8 +154,8 @@ def test_every_catalog_tool_keeps_its_schema_through_trl():
         assert "reply" in schemas and schemas["reply"]["parameters"]["required"] == ["message"]
         for tool in environment.live.env.tools:
             got, want = schemas[tool.name]["parameters"], tool.parameters
-            assert {k: {x: v[x] for x in keep if x in v} for k, v in got["properties"].items()} == {
-                k: {x: v[x] for x in keep if x in v} for k, v in want.get("properties", {}).items()
+            assert {k: shape(v) for k, v in got["properties"].items()} == {
+                k: shape(v) for k, v in want.get("properties", {}).items()
             }, (env_id, tool.name)
             assert set(got.get("required", [])) == set(want.get("required", [])), (env_id, tool.name)
             assert schemas[tool.name]["description"] == " ".join(tool.description.split())
@@ -192,3 +202,41 @@ def test_readme_example_trains_smollm2_one_step(tmp_path, monkeypatch, smollm2):
     assert trainer.state.global_step == 1 and len(episodes) == 2
     logged = trainer.state.log_history[0]["rewards/EnvArena_games_wordle_v0/mean"]
     assert logged == pytest.approx(sum(e.total_reward for e in episodes) / 2, abs=1e-6)
+
+
+def test_environments_trl_drops_without_closing_are_closed():
+    """TRL keeps one environment per rollout slot and never calls close(); the envarena
+    environment behind each is closed when the slot's object is collected."""
+    import gc
+
+    from envarena import Message as Msg
+    from envarena import StepResult, register, unregister
+
+    closed: list[int] = []
+
+    @register("test/closes-v0")
+    class Closes(envarena.Env):
+        def begin_episode(self, options):
+            return [Msg.user("hi")]
+
+        def respond(self, action):
+            return StepResult([Msg.user("ok")], done=True, outcome=1.0)
+
+        def close(self):
+            closed.append(1)
+            super().close()
+
+    try:
+        factory = environment_factory("test/closes-v0")  # closes the probe it reads the tools from
+        probes = len(closed)
+        env = factory()
+        env.reset(seed=0)
+        del env
+        gc.collect()
+        assert len(closed) == probes + 1
+        env = factory()
+        env.live.close()
+        env.live.close()  # closing twice closes once
+        assert len(closed) == probes + 2
+    finally:
+        unregister("test/closes-v0")

@@ -19,10 +19,10 @@ from typing import Any
 
 import gymnasium
 
-from envarena.env import Env, coerce_action
+from envarena.env import Env, coerce_action, render_messages
 from envarena.errors import EnvArenaError, InvalidOptionError
 from envarena.registration import EnvSpec
-from envarena.spaces import Observation
+from envarena.spaces import ChatActionSpace, ChatObservationSpace, Observation
 from envarena.types import Message, Tool
 
 __all__ = ["RemoteEnv", "http_url", "make_remote", "remote_spec", "validate_remote_options"]
@@ -115,12 +115,17 @@ class _ServedSolver:
         return self.env._reference_action
 
 
-class RemoteEnv(Env):
+class RemoteEnv(gymnasium.Env[Observation, Message]):
     """An environment served by `envarena env-serve` (OpenEnv protocol), as a local `Env`.
 
     One instance holds one server session (opened at the first `reset`, released by `close`).
     Options are fixed by the server; `timeout` bounds the wait for each reply, in seconds.
+    A client, not an environment with a task of its own: it forwards `reset` and `step` and
+    writes none of the authoring hooks, so it is an `Env` by interface (registered as a
+    virtual subclass below), as `VersusOpponent` is.
     """
+
+    metadata = {"render_modes": ["ansi"]}
 
     def __init__(self, url: str, *, timeout: float = 300.0, connect_timeout: float = 10.0) -> None:
         self.url = http_url(url)
@@ -135,7 +140,12 @@ class RemoteEnv(Env):
         ]
         spec = served["spec"]
         self.reward_range = tuple(spec["reward_range"])
-        super().__init__(max_turns=spec["max_turns"])
+        self.max_turns: int = spec["max_turns"]
+        self.render_mode: str | None = None
+        self.observation_space = ChatObservationSpace()
+        self.action_space = ChatActionSpace(t.name for t in self._remote_tools)
+        self.transcript: list[Message] = []
+        self.turn, self.outcome, self.done = 0, 0.0, False
         self._timeout, self._connect_timeout = timeout, connect_timeout
         self._session: Any = None  # openenv SyncEnvClient, one WebSocket session
         self._reference_action: Message | None = None
@@ -143,8 +153,22 @@ class RemoteEnv(Env):
     def __repr__(self) -> str:
         return f"RemoteEnv({self.url!r}: {self.served_id})"
 
-    def _collect_tools(self) -> list[Tool]:
+    @property
+    def tools(self) -> list[Tool]:
+        """The served environment's tools; calls go to the server, which runs them."""
         return list(self._remote_tools)
+
+    def random_action(self, rng: Any) -> Message:
+        """Random text or a random call of a served tool, as a local environment's default."""
+        self.action_space.seed(int(rng.integers(1 << 31)))
+        return self.action_space.sample()
+
+    def render(self) -> str | None:  # type: ignore[override]
+        return render_messages(self.transcript) if self.render_mode == "ansi" else None
+
+    @classmethod
+    def describe(cls) -> str:
+        return "An environment served over the OpenEnv protocol by `envarena env-serve`."
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(
@@ -188,10 +212,7 @@ class RemoteEnv(Env):
         return _ServedSolver(self)
 
     def close(self) -> None:
-        try:
-            self._drop_session()
-        finally:
-            super().close()
+        self._drop_session()
 
     # ------------------------------------------------------------------ transport
     def _drop_session(self) -> None:
@@ -248,3 +269,6 @@ class RemoteEnv(Env):
                     raise EnvArenaError(f"the environment server at {self.url} is full: {text}") from None
                 time.sleep(pause)
                 pause = min(pause * 2, 1.0)
+
+
+Env.register(RemoteEnv)
