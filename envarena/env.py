@@ -195,6 +195,14 @@ class Env(gymnasium.Env[Observation, Message], metaclass=abc.ABCMeta):
         """Outcome when the turn budget runs out before the task is finished."""
         return 0.0
 
+    def settled_progress(self) -> float | None:
+        """The potential an ended episode settles at (`self.outcome` is set), or None to leave
+        it where the last step put it. For environments whose running measure is a proxy a
+        policy could inflate without doing the task (visible tests it could hard-code, a
+        product it opened but never bought): return the verified result on the proxy's scale,
+        so the proxy's gains are taken back unless the outcome confirms them."""
+        return None
+
     def initial_progress(self) -> float:
         """The potential at the start of an episode (above 0 when the task starts half done)."""
         return 0.0
@@ -265,7 +273,10 @@ class Env(gymnasium.Env[Observation, Message], metaclass=abc.ABCMeta):
         if terminated or truncated:
             if terminated and result.outcome is None:
                 raise RuntimeError(f"{type(self).__name__} ended an episode without an outcome")
-            self.outcome = float(result.outcome if terminated else self.truncation_outcome())
+            self.outcome = float(result.outcome if terminated else self._judged_truncation(info))
+            settled = self.settled_progress()
+            if settled is not None:
+                components["progress"] = components.get("progress", 0.0) + self._potential.update(settled)
             components["outcome"] = self.outcome
             info["outcome"] = self.outcome
             info["success"] = self.outcome >= self.success_threshold
@@ -275,6 +286,16 @@ class Env(gymnasium.Env[Observation, Message], metaclass=abc.ABCMeta):
         messages = [capped_message(m) for m in result.messages]
         self.transcript.extend(messages)
         return Observation(m.model_copy(deep=True) for m in messages), reward, terminated, truncated, info
+
+    def _judged_truncation(self, info: dict[str, Any]) -> float:
+        """`truncation_outcome()`, which may judge (run tests, query state); a failure there is
+        the environment's, so it scores 0 with the error in `info`, as in `_crashed`."""
+        try:
+            return float(self.truncation_outcome())
+        except Exception as err:
+            logger.error("%s failed to judge a truncated episode", type(self).__name__, exc_info=True)
+            info["error"] = f"{type(err).__name__}: {err}"[:500]
+            return 0.0
 
     def _dispatch_tools(self, calls: list[ToolCall]) -> StepResult:
         """Run each call; every failure becomes a tool message and a `tool_error` penalty.

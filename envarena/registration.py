@@ -124,6 +124,8 @@ class Registry(Mapping[str, EnvSpec]):
         self._entries: dict[str, _Entry] = {}
         #: ID prefix -> module whose import registers that family; popped once imported.
         self._groups: dict[str, str] = {}
+        #: Families whose optional library is not installed: prefix -> the missing package.
+        self._missing_libraries: dict[str, str] = {}
         self._loaded = False
         self._lock = threading.RLock()  # environments are built from worker threads too
 
@@ -136,6 +138,7 @@ class Registry(Mapping[str, EnvSpec]):
                 raise ValueError(f"{env_id}: '{env_class}' is not of the form 'module:Class'")
         else:
             _check_class(env_id, env_class)
+        self._ensure_loaded()  # so a clash with a catalog or plugin ID is refused whenever it happens
         with self._lock:
             existing = self._entries.get(env_id)
             if existing is not None and _target_name(existing.target) != _target_name(env_class):
@@ -147,8 +150,9 @@ class Registry(Mapping[str, EnvSpec]):
 
     def remove(self, env_id: str, *, missing_ok: bool = False) -> None:
         """Unregister `env_id`; an unknown ID is a one-sentence error unless `missing_ok`."""
+        self._ensure_loaded()
+        self._load_groups(env_id)
         with self._lock:
-            self._ensure_loaded()
             if self._entries.pop(env_id, None) is None and not missing_ok:
                 raise UnknownEnvironmentError(f"unknown environment '{env_id}'")
 
@@ -157,7 +161,6 @@ class Registry(Mapping[str, EnvSpec]):
         with self._lock:
             if self._loaded:
                 return
-            self._loaded = True
             catalog = importlib.import_module("envarena.environments")
             for env_id, (target, tags) in catalog.CATALOG.items():
                 self._entries.setdefault(env_id, _Entry(f"envarena.environments.{target}", tuple(tags), "catalog"))
@@ -166,42 +169,50 @@ class Registry(Mapping[str, EnvSpec]):
             for ep in entry_points(group=ENTRY_POINT_GROUP):
                 source = ep.dist.name if ep.dist is not None else ep.module
                 self._entries.setdefault(ep.name, _Entry(ep.value, (), source))
+            self._loaded = True
 
     def _load_groups(self, env_id: str | None = None) -> None:
         """Import the family modules whose prefix `env_id` starts with (all of them for None);
-        a family whose library is missing or broken is skipped, and only it."""
+        a family whose library is missing or broken is skipped, and only it.
+
+        Imports run outside the registry's lock (they register under it), so a thread that
+        imports a family module directly cannot deadlock with one that lists the registry;
+        two threads importing the same module wait on Python's own per-module import lock."""
         with self._lock:
-            for prefix in [p for p in self._groups if env_id is None or env_id.startswith(p)]:
-                module = self._groups.pop(prefix)
-                try:
-                    importlib.import_module(module)
-                except ModuleNotFoundError as err:
-                    if (err.name or "envarena").split(".")[0] != "envarena":  # the optional library is not installed
-                        continue
+            todo = [(p, m) for p, m in self._groups.items() if env_id is None or env_id.startswith(p)]
+        for prefix, module in todo:
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as err:
+                if (err.name or "envarena").split(".")[0] == "envarena":
                     raise
-                except Exception as err:  # a broken optional library hides only its own family
-                    warnings.warn(f"{prefix}* environments are unavailable: {err}", stacklevel=3)
+                self._missing_libraries[prefix] = err.name or "?"  # the optional library is not installed
+            except Exception as err:  # a broken optional library hides only its own family
+                warnings.warn(f"{prefix}* environments are unavailable: {err}", stacklevel=3)
+            with self._lock:
+                self._groups.pop(prefix, None)
 
     def _resolve(self, env_id: str, entry: _Entry) -> type[Env] | type[MultiAgentEnv]:
         """The entry's class, importing it on first use; one sentence when that fails."""
-        if isinstance(entry.target, type):
-            return entry.target
-        with self._lock:
-            if isinstance(entry.target, type):
-                return entry.target
-            if entry.failure is None:
-                try:
-                    env_class = _import_target(entry.target)
-                    _check_class(env_id, env_class)
-                    entry.target = env_class
-                    return env_class
-                except ModuleNotFoundError as err:
-                    missing = err.name or "?"
-                    entry.failure = (f"its module '{missing}' does not exist" if missing.split(".")[0] == "envarena"
-                                     else f"it needs the Python package '{missing}', which is not installed")
-                except Exception as err:  # a broken plugin or module must not break the registry
-                    entry.failure = f"{entry.target} cannot be loaded ({type(err).__name__}: {err})"
-            raise UnavailableEnvironmentError(f"environment '{env_id}' is unavailable: {entry.failure}")
+        target = entry.target
+        if isinstance(target, type):
+            return target
+        if entry.failure is None:  # imported outside the lock, for the reason `_load_groups` gives
+            try:
+                env_class = _import_target(target)
+                _check_class(env_id, env_class)
+            except ModuleNotFoundError as err:
+                missing = err.name or "?"
+                entry.failure = (f"its module '{missing}' does not exist" if missing.split(".")[0] == "envarena"
+                                 else f"it needs the Python package '{missing}', which is not installed")
+            except Exception as err:  # a broken plugin or module must not break the registry
+                entry.failure = f"{target} cannot be loaded ({type(err).__name__}: {err})"
+            else:
+                with self._lock:
+                    if not isinstance(entry.target, type):
+                        entry.target = env_class
+                    return entry.target
+        raise UnavailableEnvironmentError(f"environment '{env_id}' is unavailable: {entry.failure}")
 
     def _available_ids(self) -> list[str]:
         """Every ID whose class imports; the others are hidden, each with one warning."""
@@ -242,6 +253,11 @@ class Registry(Mapping[str, EnvSpec]):
         if entry is not None:
             return entry
         _parse_id(env_id)
+        for prefix, package in self._missing_libraries.items():
+            if env_id.startswith(prefix):
+                raise UnavailableEnvironmentError(
+                    f"environment '{env_id}' is unavailable: the {prefix}* environments need the Python package "
+                    f"'{package}', which is not installed")
         close = difflib.get_close_matches(env_id, list(self._entries), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else "; run 'envarena list' to see the IDs"
         raise UnknownEnvironmentError(f"unknown environment '{env_id}'{hint}")
@@ -355,7 +371,9 @@ class Registry(Mapping[str, EnvSpec]):
         env.spec = gym_registration.EnvSpec(
             id=env_id,
             entry_point=functools.partial(_make_by_id, env_id),
-            max_episode_steps=env.max_turns,
+            # a game's turn budget counts every player's moves (and not refused ones), so no
+            # per-agent-step limit describes it
+            max_episode_steps=None if issubclass(cls, MultiAgentEnv) else env.max_turns,
             kwargs={k: v for k, v in kwargs.items() if k != "render_mode"},
         )
         return env

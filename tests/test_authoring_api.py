@@ -154,3 +154,34 @@ def test_generating_a_task_does_not_disturb_the_running_episode():
     assert other.db is not None and other.db is not env.db
     assert env.query(sql="SELECT COUNT(*) FROM customers") == before, "the episode's database is still open and unchanged"
     env.close()
+
+
+def test_families_are_explained_unregistered_and_guarded_before_they_load():
+    """In a fresh process: a family whose library is missing says which package it needs; a
+    family ID can be unregistered before anything loaded it; and registering over a catalog ID
+    is refused whether or not the registry has been read yet (it used to replace it silently)."""
+    script = textwrap.dedent("""
+        import sys
+        sys.modules["textarena"] = None  # as if the arena extra were not installed
+        import envarena
+        from envarena import Env
+        try:
+            @envarena.register("games/wordle-v0")
+            class Impostor(Env):
+                def begin_episode(self, options): return []
+                def respond(self, action): return None
+            print("REPLACED")
+        except ValueError as err:
+            print("REFUSED", err)
+        envarena.unregister("reasoning/maze-v0")
+        assert "reasoning/maze-v0" not in envarena.registry
+        try:
+            envarena.make("arena/2048-v0")
+        except envarena.UnavailableEnvironmentError as err:
+            print("ERR", err)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "REFUSED environment ID 'games/wordle-v0' is already registered" in out.stdout
+    assert ("ERR environment 'arena/2048-v0' is unavailable: the arena/* environments need the Python package "
+            "'textarena', which is not installed") in out.stdout

@@ -84,6 +84,22 @@ class CrashingEnv(Env):
         return _Say("ok")
 
 
+class HangingEnv(Env):
+    """Never answers the step of seed 1 (a verifier stuck in C code, a deadlock)."""
+
+    def begin_episode(self, options: Any) -> list[Message]:
+        return [Message.user("say ok")]
+
+    def reset(self, *, seed: int | None = None, options: Any = None) -> Any:
+        self.task_seed = seed
+        return super().reset(seed=seed, options=options)
+
+    def respond(self, action: Message) -> StepResult:
+        if self.task_seed == 1:
+            time.sleep(3600)
+        return StepResult([Message.user("done")], progress=1.0, done=True, outcome=1.0)
+
+
 class _Say:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -117,14 +133,14 @@ def counting_env():
     registry.add("testing/counting-v0", CountingEnv)
     CountingEnv.live = CountingEnv.most = 0
     yield "testing/counting-v0"
-    registry._entries.pop("testing/counting-v0")
+    registry.remove("testing/counting-v0")
 
 
 @pytest.fixture
 def crashing_env():
     registry.add("testing/crashing-v0", CrashingEnv)
     yield "testing/crashing-v0"
-    registry._entries.pop("testing/crashing-v0")
+    registry.remove("testing/crashing-v0")
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
@@ -261,6 +277,24 @@ def test_a_model_agent_steps_a_proxy_environment_in_a_worker(crashing_env, count
                                policy=EchoPolicy(), keep_episodes=True)
     assert {e.seed: e.error for e in crashed.episodes} == {
         0: "RuntimeError: verifier crashed", 1: None, 2: None, 3: "RuntimeError: verifier crashed"}
+
+
+def test_a_proxy_environment_stuck_in_a_step_is_killed_and_the_run_goes_on(tmp_path):
+    """A model agent's environment in a worker that never answers: the episode times out, its
+    process is killed and replaced, and the episodes after it are played (not queued forever
+    behind the stuck call in the same process)."""
+    registry.add("testing/hanging-v0", HangingEnv)
+    try:
+        config = RolloutConfig(env_id="testing/hanging-v0", agent="echo", n=3, concurrency=1, env_processes=1,
+                               episode_timeout=1.0, out=str(tmp_path / "h.jsonl"))
+        start = time.monotonic()
+        result = run_rollout_sync(config, policy=EchoPolicy(), keep_episodes=True)
+        assert time.monotonic() - start < 60
+        errors = {e.seed: e.error for e in result.episodes}
+        assert errors[0] is None and errors[2] is None, errors
+        assert errors[1].startswith("TimeoutError"), errors
+    finally:
+        registry.remove("testing/hanging-v0")
 
 
 def test_a_game_against_a_model_opponent_refuses_worker_processes(tmp_path):

@@ -22,11 +22,13 @@ from typing import Any
 from envarena.sandbox import ExecResult, Limits, Sandbox, default_sandbox, plain_data
 from envarena.verifiers.unit_tests import read_call_reports
 
-__all__ = ["CallResult", "ProjectCall", "run_project_calls", "same_value"]
+__all__ = ["RUN_TIMED_OUT", "CallResult", "ProjectCall", "run_project_calls", "same_value"]
 
-#: One call may run this long before it counts as hung (a SIGALRM inside the sandbox), so an
-#: infinite loop in one function costs a fraction of the job's wall clock, not all of it.
+#: One call may use this much CPU before it counts as hung (a profiling timer inside the
+#: sandbox), so an infinite loop in one function costs a fraction of the job's limits, not all.
 CALL_SECONDS = 0.25
+#: The error of a call the job never reached because the whole run hit its wall limit.
+RUN_TIMED_OUT = "the run timed out before this call"
 _ERROR_CHARS = 200
 
 
@@ -65,16 +67,18 @@ def __envarena_main(calls, nonce, per_call):
         pass
 
     def alarm(signum, frame):
-        raise CallTimedOut("the call ran longer than " + str(per_call) + " s")
+        raise CallTimedOut("the call used more than " + str(per_call) + " s of CPU")
 
-    signal.signal(signal.SIGALRM, alarm)
+    # CPU time, not wall time: a loaded machine slows every call down, but does not make a
+    # correct one use more CPU; a call that sleeps instead is stopped by the job's wall limit
+    signal.signal(signal.SIGPROF, alarm)
     broken = {{}}  # module or function -> the error every later call of it gets at once
     for index, (module_name, function_name, arguments) in enumerate(calls):
         key = module_name + ":" + function_name
         try:
             if module_name in broken or key in broken:
                 raise broken.get(module_name) or broken[key]
-            signal.setitimer(signal.ITIMER_REAL, per_call)
+            signal.setitimer(signal.ITIMER_PROF, per_call)
             try:
                 try:
                     module = importlib.import_module(module_name)
@@ -88,7 +92,7 @@ def __envarena_main(calls, nonce, per_call):
                     broken[key] = error
                     raise
             finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.setitimer(signal.ITIMER_PROF, 0)
         except BaseException as error:
             payload, ok = [type(error).__name__, str(error)[:{error_chars}]], False
         line = json.dumps(dict(i=index, ok=ok, v=payload), separators=(",", ":"))
@@ -110,7 +114,7 @@ def _harness(calls: Sequence[ProjectCall], nonce: str) -> str:
 def _read_reports(result: ExecResult, nonce: str, count: int) -> list[CallResult]:
     """The first report per call, decoded; a call without one failed (crash, hang, limit)."""
     found = {i: _decoded(ok, payload) for i, (ok, payload) in read_call_reports(result, nonce, count).items()}
-    missing = "the run timed out before this call" if result.timed_out else "the project stopped before this call"
+    missing = RUN_TIMED_OUT if result.timed_out else "the project stopped before this call"
     return [found.get(i, CallResult(False, error=missing)) for i in range(count)]
 
 

@@ -249,7 +249,7 @@ async def _run_episode(
     env = None
     try:
         if envs is not None:
-            env = await envs.make()
+            env = await asyncio.wait_for(envs.make(), timeout=config.episode_timeout)
         else:
             env = await asyncio.to_thread(registry.make, config.env_id, **_env_options(config))
         episode.tools = [t.openai_schema() for t in getattr(env, "tools", [])]
@@ -262,6 +262,8 @@ async def _run_episode(
         await asyncio.wait_for(play, timeout=config.episode_timeout)
     except (asyncio.TimeoutError, TimeoutError):
         episode.error = f"TimeoutError: the episode took longer than {config.episode_timeout}s"
+        if hasattr(env, "abandon"):  # an environment in a worker process, maybe stuck mid-step
+            env.abandon()
     except Exception as err:  # recorded, never raised: one bad episode must not stop the run
         episode.error = f"{type(err).__name__}: {err}"
     finally:

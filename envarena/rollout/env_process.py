@@ -34,6 +34,7 @@ import signal
 import sys
 import threading
 from concurrent.futures import Future, InvalidStateError
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import Any
 
 from envarena.tools import Tool
@@ -74,8 +75,9 @@ class _Worker:
         from envarena.rollout.engine import RolloutConfig
 
         self.config = RolloutConfig.model_validate_json(config_json)
-        if env_class is not None and self.config.env_id not in registry:
-            registry.add(self.config.env_id, env_class, source="driver")  # registered at runtime in the driver
+        if env_class is not None:  # the driver's class for this ID, whatever this process would register
+            registry.remove(self.config.env_id, missing_ok=True)
+            registry.add(self.config.env_id, env_class, source="driver")
         self.envs: dict[int, Any] = {}
         self.policies: dict[str, Any] | None = None
         self.loop = asyncio.new_event_loop()
@@ -259,16 +261,31 @@ class EnvProxy:
     """A single-agent environment living in a worker process; blocking calls, made by the
     engine from a thread (`asyncio.to_thread`) like any environment's."""
 
-    def __init__(self, worker: _WorkerProcess, handle: int, tools: list[dict[str, Any]]) -> None:
+    def __init__(self, worker: _WorkerProcess, handle: int, tools: list[dict[str, Any]],
+                 limit: float | None = None) -> None:
         self._worker, self._handle = worker, handle
         self.tools = [Tool(**t) for t in tools]
         self._closed = False
+        self._limit = limit  # longest a call may take: the episode's time limit and a grace
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
-        return self._worker.submit("reset", self._handle, seed, options).result()
+        return self._call("reset", seed, options)
 
     def step(self, action: Any) -> Any:
-        return self._worker.submit("step", self._handle, action).result()
+        return self._call("step", action)
+
+    def _call(self, method: str, *args: Any) -> Any:
+        try:
+            return self._worker.submit(method, self._handle, *args).result(timeout=self._limit)
+        except FutureTimeoutError:
+            self.abandon()
+            raise TimeoutError(f"the environment process did not answer {method} within {self._limit:g}s "
+                               "(it was killed)") from None
+
+    def abandon(self) -> None:
+        """Kill the worker of an environment stuck in a call: the calls queued behind it in that
+        process would wait forever too. The pool replaces a killed worker before its next use."""
+        self._worker.kill()
 
     def close(self) -> None:
         """Does not wait: the engine closes environments on the event loop."""
@@ -322,7 +339,8 @@ class EnvProcessPool:
 
     def _replace(self, worker: _WorkerProcess) -> _WorkerProcess:
         worker.kill()
-        worker.stop(timeout=2.0)
+        # reaped off the event loop: joining can take seconds, and generation must not wait
+        threading.Thread(target=worker.stop, kwargs={"timeout": 2.0}, name="envarena-env-reaper", daemon=True).start()
         fresh = self._start()
         self.workers[self.workers.index(worker)] = fresh
         return fresh
@@ -362,7 +380,7 @@ class EnvProcessPool:
         except BaseException:
             worker.live_envs -= 1
             raise
-        return EnvProxy(worker, handle, tools)
+        return EnvProxy(worker, handle, tools, limit=None if self.timeout is None else self.timeout + _GRACE_S)
 
     def close(self) -> None:
         for worker in self.workers:  # all at once: shutting down takes the longest request, not the sum

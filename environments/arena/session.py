@@ -20,6 +20,7 @@ silences the `print` calls some games leave in, which would corrupt stdio protoc
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import random
 import re
@@ -114,7 +115,11 @@ class Session:
         except Exception as err:  # a broken install: one sentence, not a traceback
             raise EnvArenaError(f"TextArena cannot be imported ({type(err).__name__}: {err})") from None
         spec = ENV_REGISTRY[game_id]
+        if isinstance(spec.entry_point, str):  # import the game's module first, so that even the
+            importlib.import_module(spec.entry_point.partition(":")[0])  # constructor draws seeded
+        _patch_modules()
         with self._own_random():
+            self._rng.seed(seed)
             env = textarena.make(f"{game_id}-raw")
             for wrapper in spec.default_wrappers or []:
                 if issubclass(wrapper, textarena.ActionWrapper):

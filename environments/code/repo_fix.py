@@ -33,7 +33,7 @@ from envarena.sandbox import Limits
 from envarena.task_env import Difficulty
 from envarena.tools import tool
 from envarena.types import Message, ToolCall
-from envarena.verifiers.project_calls import CallResult, ProjectCall, run_project_calls, same_value
+from envarena.verifiers.project_calls import RUN_TIMED_OUT, CallResult, ProjectCall, run_project_calls, same_value
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,9 @@ class RepoTask:
 _RESULTS_KEPT = 256
 _results_cache: OrderedDict[str, list[CallResult]] = OrderedDict()
 _results_lock = threading.Lock()
+#: Runs of our own project tried before its results are taken as they are: a run cut off by the
+#: job's wall limit (a loaded machine) would otherwise count calls it never made as failing.
+_TRUSTED_ATTEMPTS = 3
 
 
 def _trusted_results(files: dict[str, str], calls: list[ProjectCall]) -> list[CallResult]:
@@ -102,7 +105,12 @@ def _trusted_results(files: dict[str, str], calls: list[ProjectCall]) -> list[Ca
         if key in _results_cache:
             _results_cache.move_to_end(key)
             return _results_cache[key]
-    results = run_project_calls(files, calls, limits=_JUDGE_LIMITS)
+    for _ in range(_TRUSTED_ATTEMPTS):
+        results = run_project_calls(files, calls, limits=_JUDGE_LIMITS)
+        if not any(r.error == RUN_TIMED_OUT for r in results):
+            break
+    else:  # a machine too loaded to finish the run: use what came back, remember nothing
+        return results
     with _results_lock:
         _results_cache[key] = results
         while len(_results_cache) > _RESULTS_KEPT:
@@ -259,6 +267,25 @@ class RepoFixSolver:
 # ----------------------------------------------------------------------------- the environment
 
 
+#: Limits on a regular expression given to `search`: compiling is not covered by the matching
+#: time limit, and the regex engine expands counted repeats, so `(((a{1000}){1000}){1000})`
+#: (26 characters) would take minutes and gigabytes to compile.
+_MAX_PATTERN_CHARS = 200
+_MAX_REPEAT_COUNT = 20
+_COUNTED_REPEAT = re.compile(r"(?<!\\)\{\s*(\d*)\s*(?:,\s*(\d*)\s*)?\}")
+
+
+def _check_pattern_size(pattern: str) -> None:
+    """Refuse a pattern whose compiled form could blow up: too long, more than one counted
+    repeat, or a count above `_MAX_REPEAT_COUNT`."""
+    if len(pattern) > _MAX_PATTERN_CHARS:
+        raise ValueError(f"the regular expression is {len(pattern)} characters long; the limit is {_MAX_PATTERN_CHARS}")
+    counts = _COUNTED_REPEAT.findall(pattern)
+    bounds = [int(n) for pair in counts for n in pair if n]
+    if len(counts) > 1 or any(n > _MAX_REPEAT_COUNT for n in bounds):
+        raise ValueError(f"use at most one counted repeat {{n,m}} with n and m up to {_MAX_REPEAT_COUNT}")
+
+
 class RepoFixEnv(Env):
     """Repository bug fixing: a generated Python package (3-5 modules of functions that call
     each other across files) with injected bugs, a visible test suite and file tools.
@@ -272,7 +299,7 @@ class RepoFixEnv(Env):
     project's results, so editing the tests, printing "PASSED" or returning objects that
     equal everything earns nothing. The outcome is the fraction of hidden tests passing
     (other inputs, mostly where the bugs show: an unchanged project scores at most 0.2).
-    Rewards: `progress` (potential: the fraction of visible tests passing, measured by each
+    Rewards: `progress` (potential, settled at the hidden result when the episode ends: the fraction of visible tests passing, measured by each
     `run_tests` and at the end), `tool_error` and `outcome`.
     """
 
@@ -319,6 +346,14 @@ class RepoFixEnv(Env):
 
     def initial_progress(self) -> float:
         return self.measured
+
+    def settled_progress(self) -> float:
+        """The hidden result on the visible tests' scale: the share of the hidden tests the bugs
+        broke that are fixed now, put where the visible potential started. Unchanged code settles
+        back at the start, a full fix at 1, so hard-coding the visible answers earns nothing."""
+        start_visible, start_hidden = self._task.start_visible, self._task.start_hidden
+        fixed = (self.outcome - start_hidden) / (1.0 - start_hidden)
+        return min(1.0, max(0.0, start_visible + (1.0 - start_visible) * fixed))
 
     def respond(self, action: Message) -> StepResult:
         visible, hidden = self._judge()
@@ -392,9 +427,11 @@ class RepoFixEnv(Env):
         """
         if not pattern:
             raise ValueError("the pattern is empty")
+        if regex_search:
+            _check_pattern_size(pattern)
         try:
             compiled = regex.compile(pattern if regex_search else regex.escape(pattern))
-        except (regex.error, OverflowError, RecursionError) as err:
+        except (regex.error, OverflowError, RecursionError, MemoryError) as err:
             raise ValueError(f"not a valid regular expression: {err}") from None
         matches: list[str] = []
         total = 0

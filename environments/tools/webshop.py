@@ -75,7 +75,7 @@ class WebShopEnv(Env):
     request; several near-misses of the same kind fail one criterion each, and the first of
     them are cheaper than it. `search` ranks by BM25 over titles and attributes; products can
     be opened only from search results and bought only once opened; buying is the text reply
-    `<answer>ID</answer>`. Rewards: `progress` (potential: the match score of the product in
+    `<answer>ID</answer>`. Rewards: `progress` (potential, settled at the outcome when the episode ends, so a product opened but not bought keeps nothing: the match score of the product in
     hand with its chosen options), `tool_error`, `invalid_action` (buying a product not
     opened), `format` (a reply that buys nothing) and `outcome` (WebShop's score: type match
     times the share of required attributes, chosen option values and the price limit met).
@@ -197,6 +197,10 @@ class WebShopEnv(Env):
 
     def progress_after_tools(self) -> float | None:
         return self._phi()
+
+    def settled_progress(self) -> float:
+        """The bought product's score; 0 when nothing was bought (the turns ran out)."""
+        return self.outcome
 
     def respond(self, action: Message) -> StepResult:
         answer, tagged = extract_answer(action.content)
