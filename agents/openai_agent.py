@@ -126,7 +126,8 @@ class OpenAIPolicy:
     one of the two is required): options temperature, top_p, max_new_tokens, timeout,
     max_retries, api_key (else OPENAI_API_KEY; any string for local servers), endpoint
     (auto | completions | chat) and tokenizer (where the client finds the model's tokenizer
-    when the model name is not a local path, alias or hub ID)."""
+    when the model name is not a local path, alias or hub ID; from Python, also a loaded
+    tokenizer, which means token-in/token-out)."""
 
     def __init__(
         self,
@@ -140,7 +141,7 @@ class OpenAIPolicy:
         max_retries: int = 3,
         api_key: str | None = None,
         endpoint: Endpoint = "auto",
-        tokenizer: str | None = None,
+        tokenizer: str | Any | None = None,
     ) -> None:
         from openai import AsyncOpenAI
 
@@ -167,7 +168,10 @@ class OpenAIPolicy:
         self._warned: set[str] = set()
         self.format: ChatFormat | None = None
         self.endpoint: Literal["completions", "chat"] = "chat"
-        if endpoint != "chat":
+        if endpoint != "chat" and tokenizer is not None and not isinstance(tokenizer, str):
+            self.format = self._given_format(tokenizer)
+            self.endpoint = "completions"
+        elif endpoint != "chat":
             required = endpoint == "completions" or tokenizer is not None
             self.format = self._load_format(tokenizer or model, required=required)
             self.endpoint = "completions" if self.format is not None else "chat"
@@ -204,6 +208,14 @@ class OpenAIPolicy:
                 raise EnvArenaError(f"the tokenizer '{name}' has no chat template; use -a endpoint=chat")
             self.warn_once("no-template", f"the tokenizer '{name}' has no chat template; using the chat endpoint")
             return None
+        return ChatFormat(tokenizer)
+
+    @staticmethod
+    def _given_format(tokenizer: Any) -> ChatFormat:
+        """The chat format of a tokenizer object handed over as it is (the trainer ships its own
+        to Ray workers, which may have no copy of the model on disk)."""
+        if getattr(tokenizer, "chat_template", None) is None:
+            raise InvalidOptionError("the tokenizer given to the openai: agent has no chat template")
         return ChatFormat(tokenizer)
 
     def warn_once(self, key: str, text: str) -> None:

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from envarena.assignments import parse_assignments
-from envarena.errors import EnvArenaError
+from envarena.errors import EnvArenaError, InvalidOptionError
 
 # Piped output (CI logs, files) gets a wide console so summary tables are not truncated.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -167,6 +167,12 @@ _env_processes_option = click.option(
          "environments marked CPU-heavy (e.g. games/sudoku-v0), threads for the rest.")
 
 
+def _ray_gpus_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--ray-gpus-per-worker", "ray_gpus", default=0.0, type=click.FloatRange(min=0), metavar="G",
+                        help="GPUs each Ray worker reserves, for an hf: or vllm: agent loaded on every worker "
+                             "(default workers: as many as the cluster's GPUs fit).")(command)
+
+
 def _ray_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """`--ray [ADDRESS]` and `--ray-workers N`: play the episodes on a Ray cluster."""
     command = click.option("--ray-workers", "ray_workers", default=None, type=click.IntRange(min=1),
@@ -189,6 +195,7 @@ def _ray_options(command: Callable[..., Any]) -> Callable[..., Any]:
               help="On a re-run, count episodes that ended with an error as done instead of playing them again.")
 @_env_processes_option
 @_ray_options
+@_ray_gpus_option
 @_env_option
 @_agent_option
 def rollout(
@@ -205,6 +212,7 @@ def rollout(
     env_processes: int | None,
     ray_address: str | None,
     ray_workers: int | None,
+    ray_gpus: float,
     env_kwargs: tuple[str, ...],
     agent_options: tuple[str, ...],
 ) -> None:
@@ -231,7 +239,8 @@ def rollout(
         from envarena.rollout.ray_rollout import run_rollout_ray
 
         result = asyncio.run(run_rollout_ray(config, address=ray_address, workers=ray_workers,
-                                             agent_options=_parse_options(agent_options), show_progress=True))
+                                             agent_options=_parse_options(agent_options), show_progress=True,
+                                             gpus_per_worker=ray_gpus))  # fmt: skip
         _report_rollout(result, out)
         return
     policy = load_policy(agent, **_parse_options(agent_options))
@@ -352,6 +361,7 @@ def export_command(
                    "done instead of playing them again; use it when errors are the agent's own failures.")
 @_env_processes_option
 @_ray_options
+@_ray_gpus_option
 @_agent_option
 def eval_command(
     env_ids: tuple[str, ...],
@@ -366,6 +376,7 @@ def eval_command(
     env_processes: int | None,
     ray_address: str | None,
     ray_workers: int | None,
+    ray_gpus: float,
     agent_options: tuple[str, ...],
 ) -> None:
     """Evaluate AGENT on ENV_IDS: pass@k (unbiased), reward and success, as a table and JSON."""
@@ -398,7 +409,7 @@ def eval_command(
         with ray_session(ray_address):  # one cluster connection for every environment
             for config in configs:
                 await run_rollout_ray(config, workers=ray_workers, agent_options=_parse_options(agent_options),
-                                      show_progress=True)
+                                      show_progress=True, gpus_per_worker=ray_gpus)
 
     asyncio.run(run_all() if ray_address is None else run_all_on_ray())
     report = _report(files, k, agent)
@@ -476,15 +487,35 @@ def _removed_if_refused(folder: Path) -> Iterator[None]:
 @click.argument("config_path", metavar="CONFIG")
 @click.option("--out", "run_dir", required=True, help="Run directory (created; an existing one is resumed).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config setting (repeatable).")
-def train(config_path: str, run_dir: str, overrides: tuple[str, ...]) -> None:
+@_ray_options
+def train(config_path: str, run_dir: str, overrides: tuple[str, ...], ray_address: str | None,
+          ray_workers: int | None) -> None:  # fmt: skip
     """Train a policy with multi-turn RL as described by CONFIG (YAML)."""
     from envarena.train import Trainer, load_config
 
     config = load_config(config_path, overrides)
+    if ray_address is not None or ray_workers is not None:
+        config = _with_ray(config, ray_address, ray_workers)
     with _removed_if_refused(Path(run_dir)):
         trainer = Trainer(config, run_dir, log=lambda line: console.print(line, highlight=False))
-    trainer.run()
+    with trainer:
+        trainer.run()
     console.print(f"done: {run_dir} (metrics.jsonl, checkpoints; 'envarena plot {run_dir}' draws the curves)")
+
+
+def _with_ray(config: Any, address: str | None, workers: int | None) -> Any:
+    """The config with `--ray [ADDRESS]` / `--ray-workers N` laid over its `ray:` settings."""
+    from envarena.train.config import RaySettings, validate_config
+
+    if address is None and config.ray is None:
+        raise InvalidOptionError("--ray-workers needs --ray (or ray: in the config)")
+    settings = config.ray or RaySettings()
+    update: dict[str, Any] = {}
+    if address is not None:
+        update["address"] = address
+    if workers is not None:
+        update["workers"] = workers
+    return validate_config({**config.model_dump(), "ray": settings.model_copy(update=update).model_dump()})
 
 
 @main.command()

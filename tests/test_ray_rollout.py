@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from envarena import InvalidOptionError
 from envarena.rollout import RolloutConfig, run_rollout_sync
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'envarena[ray]')")
@@ -20,15 +21,14 @@ psutil = pytest.importorskip("psutil", reason="psutil (a Ray dependency) is need
 
 from envarena.rollout.ray_rollout import run_rollout_ray_sync  # noqa: E402
 
+from .conftest import local_ray, ray_rollout_worker_pids  # noqa: E402
+
 
 @pytest.fixture(scope="module", autouse=True)
-def local_ray():
-    """One local cluster for the module (starting Ray takes seconds), always shut down."""
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING", log_to_driver=False)
-    try:
+def one_local_ray():
+    """One local cluster for the module."""
+    with local_ray():
         yield
-    finally:
-        ray.shutdown()
 
 
 def _records(path) -> list[dict]:
@@ -64,21 +64,12 @@ def test_a_ray_rollout_resumes_the_file_of_a_local_one(tmp_path):
     assert sorted(r["seed"] for r in _records(tmp_path / "r.jsonl")) == list(range(6))
 
 
-def _rollout_worker_pids() -> list[int]:
-    pids = []
-    for process in psutil.process_iter(["pid", "cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if cmdline and cmdline[0].startswith("ray::RayRolloutWorker"):
-            pids.append(process.info["pid"])
-    return pids
-
-
 def test_killing_a_worker_mid_run_loses_and_duplicates_nothing(tmp_path):
     killed: list[int] = []
 
     def kill_a_worker(_episode) -> None:
         if not killed:  # after the first episode, while both workers have episodes in flight
-            pids = _rollout_worker_pids()
+            pids = ray_rollout_worker_pids()
             assert len(pids) == 2, pids
             os.kill(pids[0], signal.SIGKILL)
             killed.append(pids[0])
@@ -91,7 +82,7 @@ def test_killing_a_worker_mid_run_loses_and_duplicates_nothing(tmp_path):
     assert sorted(r["seed"] for r in records) == list(range(16))  # every episode, each once
     assert len({r["id"] for r in records}) == 16
     assert all(r["outcome"] == 1.0 and not r["error"] for r in records)
-    assert killed[0] not in _rollout_worker_pids()
+    assert killed[0] not in ray_rollout_worker_pids()
 
 
 def _free_port() -> int:
@@ -160,3 +151,21 @@ def test_the_cli_plays_rollout_and_eval_on_ray(cli, tmp_path):
     report = json.loads((tmp_path / "ev" / "report.json").read_text())
     assert "text/arithmetic-v0" in json.dumps(report)
     assert len(_records(tmp_path / "ev" / "text_arithmetic-v0.scripted.jsonl")) == 2
+
+
+def test_an_hf_policy_loads_on_each_worker_and_plays_with_traces(smollm2, tmp_path):
+    """A per-worker model (here on the worker's CPU; on a GPU cluster with --ray-gpus-per-worker)."""
+    config = RolloutConfig(env_id="text/arithmetic-v0", env_kwargs={"max_attempts": 2}, agent="hf:smollm2-135m",
+                           n=2, concurrency=2, out=str(tmp_path / "r.jsonl"))
+    result = run_rollout_ray_sync(config, workers=1, agent_options={"max_new_tokens": 8}, keep_episodes=True)
+    assert [e.error for e in result.episodes] == [None, None]
+    for episode in result.episodes:
+        assert episode.agent == "hf:smollm2-135m"
+        assert all(t.trace is not None and len(t.trace.logprobs) == len(t.trace.completion_ids) > 0 for t in episode.turns)
+
+
+def test_asking_for_gpus_the_cluster_does_not_have_is_a_clear_error_not_a_hang(tmp_path):
+    config = RolloutConfig(env_id="text/copy-v0", n=2, out=str(tmp_path / "r.jsonl"))
+    with pytest.raises(InvalidOptionError, match="the Ray cluster has 0 GPUs, and 2 workers with 0.5 GPU each need 1"):
+        run_rollout_ray_sync(config, workers=2, gpus_per_worker=0.5)
+    assert not (tmp_path / "r.jsonl").exists() or not (tmp_path / "r.jsonl").read_text()

@@ -28,7 +28,7 @@ from envarena.rollout.store import EpisodeStore
 from envarena.rollout.summary import SummaryAccumulator
 from envarena.types import Episode
 
-__all__ = ["RayRolloutWorker", "ray_session", "run_rollout_ray", "run_rollout_ray_sync"]
+__all__ = ["RayRolloutWorker", "RayWorkerPool", "ray_session", "run_rollout_ray", "run_rollout_ray_sync"]
 
 # Replacement workers allowed per planned worker before the run gives up (a worker that
 # dies on every episode would otherwise be restarted forever).
@@ -48,27 +48,83 @@ class RayRolloutWorker:
 
     Its methods are coroutines, so Ray runs it as an async actor and its episodes share one
     event loop and one policy, as they do in a local run (model backends batch across them).
+    Each episode names its rollout's config, so one worker serves rollout after rollout
+    (training plays one per step) while loading its policy once.
     """
 
-    def __init__(self, config_json: str, agent_options: dict[str, Any]) -> None:
+    def __init__(self, agent: str, opponent: str | None, agent_options: dict[str, Any]) -> None:
         from envarena.agents import load_policy
 
-        self.config = RolloutConfig.model_validate_json(config_json)
-        self.policies = {"agent": load_policy(self.config.agent, **agent_options)}
-        if self.config.opponent is not None:
-            self.policies["opponent"] = (
-                self.policies["agent"] if self.config.opponent == self.config.agent else load_policy(self.config.opponent)
-            )
+        self.agent, self.opponent = agent, opponent
+        self.policies = {"agent": load_policy(agent, **agent_options)}
+        if opponent is not None:
+            self.policies["opponent"] = self.policies["agent"] if opponent == agent else load_policy(opponent)
+        self._config: tuple[str, RolloutConfig] | None = None  # the last rollout's, parsed once
 
     async def ready(self) -> int:
         import os
 
         return os.getpid()
 
-    async def play(self, seed: int, sample: int) -> str:
+    async def play(self, config_json: str, seed: int, sample: int) -> str:
         """One episode as its JSON record (plain data crosses the wire, not pydantic objects)."""
-        episode = await _run_episode(self.config, self.policies, seed, sample)
+        if self._config is None or self._config[0] != config_json:
+            self._config = (config_json, RolloutConfig.model_validate_json(config_json))
+        config = self._config[1]
+        if (config.agent, config.opponent) != (self.agent, self.opponent):
+            raise EnvArenaError("this Ray worker was started for another agent")
+        episode = await _run_episode(config, self.policies, seed, sample)
         return episode.model_dump_json()
+
+
+class RayWorkerPool:
+    """The Ray actors that play one agent's episodes, each up to `concurrency` at once.
+
+    `run_rollout_ray` makes one for a rollout and ends it after; a caller that plays many
+    rollouts with the same agent (the trainer) makes one with `start` and passes it in, so
+    workers start and load their policy once. A worker that died is replaced in place, up to
+    `_RESTARTS_PER_WORKER` times per worker over the pool's life.
+    """
+
+    def __init__(self, ray: Any, agent: str, opponent: str | None, agent_options: dict[str, Any], *,
+                 workers: int, cpus: float, concurrency: int, gpus: float = 0.0) -> None:  # fmt: skip
+        self.ray, self.agent, self.opponent, self.concurrency = ray, agent, opponent, concurrency
+        self._options = agent_options
+        self._actor_class = ray.remote(RayRolloutWorker).options(num_cpus=cpus, num_gpus=gpus,
+                                                                 max_concurrency=concurrency)  # fmt: skip
+        self.actors = [self._new_actor() for _ in range(workers)]
+        self.restarts_left = _RESTARTS_PER_WORKER * workers
+
+    @classmethod
+    async def start(cls, agent: str, *, opponent: str | None = None, agent_options: dict[str, Any] | None = None,
+                    workers: int | None = None, concurrency: int = 8, gpus_per_worker: float = 0.0) -> RayWorkerPool:  # fmt: skip
+        """A pool on the Ray this process is connected to (see `ray_session`), its workers ready."""
+        ray = _ray()
+        count, cpus = worker_count(workers, gpus_per_worker)
+        pool = cls(ray, agent, opponent, agent_options or {}, workers=count, cpus=cpus, concurrency=concurrency,
+                   gpus=gpus_per_worker)  # fmt: skip
+        await pool.ready()
+        return pool
+
+    def _new_actor(self) -> Any:
+        return self._actor_class.remote(self.agent, self.opponent, self._options)
+
+    async def ready(self) -> None:
+        """Wait until every worker has built its policy (a policy that cannot load fails here)."""
+        await asyncio.gather(*(_ready(self.ray, actor) for actor in self.actors))
+
+    def replace(self, slot: int, err: BaseException) -> None:
+        """A new worker in place of the dead one at `slot`."""
+        self.restarts_left -= 1
+        if self.restarts_left < 0:
+            raise EnvArenaError(f"Ray workers keep dying; the last: {_first_line(err)}") from None
+        self.actors[slot] = self._new_actor()
+
+    def close(self) -> None:
+        """End the worker processes, releasing their policies, environments and sandboxes."""
+        for actor in self.actors:
+            self.ray.kill(actor)
+        self.actors = []
 
 
 @contextlib.contextmanager
@@ -113,11 +169,22 @@ def _check_reachable(address: str) -> None:
                             "start one with `ray start --head` or leave out the address") from None
 
 
-def _worker_count(requested: int | None) -> tuple[int, float]:
+def worker_count(requested: int | None, gpus_per_worker: float = 0.0) -> tuple[int, float]:
     """How many workers, and the CPUs each reserves (all of them fit on the cluster)."""
     ray = _ray()
-    cpus = float(ray.cluster_resources().get("CPU", 1.0))
-    count = requested or max(1, int(cpus))
+    resources = ray.cluster_resources()
+    cpus = float(resources.get("CPU", 1.0))
+    if gpus_per_worker <= 0:
+        count = requested or max(1, int(cpus))
+        return count, min(1.0, cpus / count)
+    # Ray would wait forever for GPUs the cluster does not have: say so instead.
+    gpus = float(resources.get("GPU", 0.0))
+    fit = int(gpus // gpus_per_worker + 1e-9)
+    count = requested or fit
+    if count < 1 or count > fit:
+        wanted = max(count, 1)
+        raise InvalidOptionError(f"the Ray cluster has {gpus:g} GPUs, and {wanted} worker{'s' if wanted > 1 else ''} "
+                                 f"with {gpus_per_worker:g} GPU each need {wanted * gpus_per_worker:g}")
     return count, min(1.0, cpus / count)
 
 
@@ -142,32 +209,40 @@ async def run_rollout_ray(
     show_progress: bool = False,
     on_episode: Callable[[Episode], None] | None = None,
     keep_episodes: bool = False,
+    pool: RayWorkerPool | None = None,
+    gpus_per_worker: float = 0.0,
 ) -> RolloutResult:
     """`run_rollout` on Ray workers: same plan, same file, same result.
 
     `config.concurrency` is the number of episodes each worker plays at once. `workers`
     defaults to one per CPU of the cluster. Ray is started locally when no cluster is
     running and no `address` is given, and shut down again at the end; a Ray already
-    initialised by the caller is used as it is and left running.
+    initialised by the caller is used as it is and left running. `gpus_per_worker` reserves
+    GPUs for each worker (an `hf:` or `vllm:` policy then loads onto its own). With `pool`
+    (for the agent of `config`), its workers play and stay up afterwards; `workers`,
+    `agent_options`, GPUs and the per-worker concurrency are then the pool's.
     """
     _validate(config)
     if config.agent == "human" or config.opponent == "human":
         raise InvalidOptionError("the human agent needs this terminal; it cannot play on Ray workers")
+    if pool is not None and (pool.agent, pool.opponent) != (config.agent, config.opponent):
+        raise InvalidOptionError(f"this Ray worker pool plays '{pool.agent}', not '{config.agent}'")
     with ray_session(address):
-        return await _drive(_ray(), config, workers, agent_options or {}, show_progress, on_episode, keep_episodes)
+        return await _drive(config, workers, agent_options or {}, pool, gpus_per_worker, show_progress, on_episode,
+                            keep_episodes)  # fmt: skip
 
 
 async def _drive(
-    ray: Any,
     config: RolloutConfig,
     workers: int | None,
     agent_options: dict[str, Any],
+    pool: RayWorkerPool | None,
+    gpus_per_worker: float,
     show_progress: bool,
     on_episode: Callable[[Episode], None] | None,
     keep_episodes: bool,
 ) -> RolloutResult:
-    count, cpus = _worker_count(workers)
-    actor_class = ray.remote(RayRolloutWorker).options(num_cpus=cpus, max_concurrency=config.concurrency)
+    ray = _ray()
     config_json = config.model_dump_json()
     kept: list[Episode] | None = [] if keep_episodes else None
     summary = SummaryAccumulator(group_size=config.samples)
@@ -178,36 +253,44 @@ async def _drive(
         queue = collections.deque(todo)
         if not queue:
             return RolloutResult(written=0, skipped=skipped, retried=len(retried), kept_episodes=kept)
-        count = min(count, -(-len(queue) // config.concurrency))  # no idle workers
-        actors = [actor_class.remote(config_json, agent_options) for _ in range(count)]
-        restarts_left = _RESTARTS_PER_WORKER * count
-        await asyncio.gather(*(_ready(ray, a) for a in actors))
+        own_pool = pool is None
+        if pool is not None and not pool.actors:
+            raise InvalidOptionError("this Ray worker pool was closed")
+        if pool is None:
+            count, cpus = worker_count(workers, gpus_per_worker)
+            count = min(count, -(-len(queue) // config.concurrency))  # no idle workers
+            pool = RayWorkerPool(ray, config.agent, config.opponent, agent_options, workers=count, cpus=cpus,
+                                 concurrency=config.concurrency, gpus=gpus_per_worker)  # fmt: skip
         in_flight: dict[Any, tuple[int, tuple[int, int]]] = {}  # object ref -> (worker slot, (seed, sample))
-        load = [0] * count
+        load = [0] * len(pool.actors)
 
         def submit() -> None:
-            for slot, actor in enumerate(actors):
-                while queue and load[slot] < config.concurrency:
-                    item = queue.popleft()
-                    in_flight[actor.play.remote(*item)] = (slot, item)
-                    load[slot] += 1
+            """Fill the least-loaded workers first, so a short rollout spreads over all of them."""
+            while queue:
+                slot = min(range(len(load)), key=load.__getitem__)
+                if load[slot] >= pool.concurrency:
+                    return
+                item = queue.popleft()
+                in_flight[pool.actors[slot].play.remote(config_json, *item)] = (slot, item)
+                load[slot] += 1
 
         with RolloutProgress(show_progress, len(plan), skipped) as advance:
             try:
+                if own_pool:
+                    await pool.ready()  # a policy that cannot load fails here, in one sentence
                 submit()
                 while in_flight:
                     done, _ = await asyncio.to_thread(ray.wait, list(in_flight), num_returns=1, timeout=1.0)
                     for ref in done:
+                        if ref not in in_flight:
+                            continue  # an episode of a worker that died, already put back in the queue
                         slot, item = in_flight.pop(ref)
                         load[slot] -= 1
                         try:
                             raw = ray.get(ref)
                         except ray.exceptions.RayActorError as err:
-                            restarts_left -= 1
-                            if restarts_left < 0:
-                                raise EnvArenaError(f"Ray workers keep dying; the last: {_first_line(err)}") from None
                             _requeue(in_flight, load, slot, item, queue)
-                            actors[slot] = actor_class.remote(config_json, agent_options)
+                            pool.replace(slot, err)
                             continue
                         episode = Episode.model_validate_json(raw)
                         if episode.id in store.done_ids:  # never written twice, whatever Ray replays
@@ -223,10 +306,14 @@ async def _drive(
                             on_episode(episode)
                     submit()
             finally:
-                # Ending the worker processes releases their policies, environments and sandboxes;
-                # the unfinished episodes of a failed run are simply not written.
-                for actor in actors:
-                    ray.kill(actor)
+                # The unfinished episodes of a failed run are simply not written: an own pool's
+                # workers end with it; a kept pool's stop playing them and wait for the next rollout.
+                if own_pool:
+                    pool.close()
+                else:
+                    for ref in in_flight:
+                        with contextlib.suppress(Exception):
+                            ray.cancel(ref)
     return RolloutResult(written=written, skipped=skipped, retried=len(retried), first_error=first_error,
                          summary=summary.rows(sorted({1, config.samples})), kept_episodes=kept)
 

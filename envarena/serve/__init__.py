@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import errno
 import socket
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from envarena.errors import EnvArenaError
 from envarena.serve.app import build_app
 
-__all__ = ["bind", "build_app", "serve"]
+__all__ = ["BackgroundServer", "bind", "build_app", "serve"]
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -46,6 +48,37 @@ def bind(host: str, port: int) -> socket.socket:
             raise EnvArenaError(f"no permission to listen on port {port} on {host}; use a port above 1023") from None
         raise EnvArenaError(f"cannot listen on {host}:{port}: {err.strerror}") from None
     return sock
+
+
+class BackgroundServer:
+    """An engine served over HTTP from a daemon thread of this process, while the process keeps
+    the engine for itself: the trainer serves its policy to Ray workers this way and updates
+    the same weights between rollouts. Nothing the server does touches the caller's event loop.
+    """
+
+    def __init__(self, engine: Any, served_name: str, *, host: str = "127.0.0.1", port: int = 0,
+                 log: Callable[[str], None] | None = None, start_timeout_s: float = 60.0) -> None:  # fmt: skip
+        import uvicorn
+
+        self._sock = bind(host, port)
+        bound_port = self._sock.getsockname()[1]
+        self.url = f"http://{host if ':' not in host else f'[{host}]'}:{bound_port}/v1"
+        self._server = uvicorn.Server(uvicorn.Config(build_app(engine, served_name, log=log), log_level="warning"))
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True,
+                                        name=f"envarena-serve-{bound_port}")  # fmt: skip
+        self._thread.start()
+        deadline = time.monotonic() + start_timeout_s
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.close()
+                raise EnvArenaError(f"the policy server on {host}:{bound_port} did not start")
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        """Stop accepting requests, finish the open ones, and release the port."""
+        self._server.should_exit = True
+        self._thread.join(timeout=30)
+        self._sock.close()
 
 
 def serve(

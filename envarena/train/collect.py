@@ -55,13 +55,21 @@ def build_engine(config: TrainConfig, model: Any, tokenizer: Any) -> GenerationE
 
 
 class RolloutCollector:
+    """With `ray:` in the config, the episodes play on Ray workers against this engine, served
+    to them over HTTP (`ray_rollouts.py`); everything else is the same."""
+
     def __init__(self, config: TrainConfig, run_dir: Path, engine: GenerationEngine,
-                 episode_reward: Callable[[Episode], float]) -> None:
+                 episode_reward: Callable[[Episode], float], *, log: Callable[[str], None] = print) -> None:
         self.config, self.run_dir, self.engine = config, run_dir, engine
         self.episode_reward = episode_reward
         params = SamplingParams(temperature=config.temperature, top_p=config.top_p,
                                 max_new_tokens=config.max_new_tokens)
         self.policy = EnginePolicy(f"{config.generator}:{config.model}", engine, params, owns_engine=False)
+        self.ray: Any = None
+        if config.ray is not None:
+            from envarena.train.ray_rollouts import RayRollouts
+
+            self.ray = RayRollouts(config, engine, log=log)
 
     def sync_weights(self, model: Any) -> float:
         """Give the engine the policy's current weights; returns the seconds it took."""
@@ -86,7 +94,10 @@ class RolloutCollector:
             self.engine.lockstep = True
             self.engine.expect(tasks * samples)
         self.engine.wake()
-        episodes = asyncio.run(run_rollout(config, policy=self.policy, keep_episodes=True)).episodes
+        if self.ray is not None:
+            episodes = self.ray.rollout(config)
+        else:
+            episodes = asyncio.run(run_rollout(config, policy=self.policy, keep_episodes=True)).episodes
         return sorted(episodes, key=lambda e: (e.seed, e.sample))
 
     def collect(self, step: int) -> tuple[dict[int, list[Episode]], int, float]:
@@ -124,5 +135,8 @@ class RolloutCollector:
             "eval_reward": sum(e.total_reward for e in episodes) / len(episodes),
         }
 
-    async def aclose(self) -> None:
-        await self.engine.aclose()
+    def close(self) -> None:
+        """End the Ray workers and the policy server, if any (the engine's batching loop ends
+        with the event loop of each rollout)."""
+        if self.ray is not None:
+            self.ray.close()

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from envarena.assignments import split_assignment
 from envarena.errors import InvalidOptionError
 
-__all__ = ["LoraSettings", "TinyModel", "TrainConfig", "VLLMSettings", "load_config"]
+__all__ = ["LoraSettings", "RaySettings", "TinyModel", "TrainConfig", "VLLMSettings", "load_config", "validate_config"]
 
 
 class _Strict(BaseModel):
@@ -51,6 +51,21 @@ class VLLMSettings(_Strict):
     sleep_mode: bool = True  # GPU only: free vLLM's memory while the trainer updates
 
 
+class RaySettings(_Strict):
+    """The rollout phase on Ray workers (`envarena train ... --ray [ADDRESS]`).
+
+    Environments, their verifiers and sandboxes run on the workers; the policy stays with the
+    trainer, whose engine is served to the workers over HTTP (token-in, token-out), so the
+    update and the weight sync are exactly those of a local run.
+    """
+
+    address: str = ""  # "": RAY_ADDRESS or a cluster started with `ray start`, else a local Ray for the run
+    workers: int | None = Field(default=None, ge=1)  # default: one per CPU of the cluster
+    # Where the workers reach the trainer's policy server: 127.0.0.1 when the cluster is this
+    # machine alone, else this node's cluster IP (set it when nodes join after the start).
+    serve_host: str | None = None
+
+
 class TrainConfig(_Strict):
     # what to train, on what
     model: str = "smollm2-135m"
@@ -69,7 +84,8 @@ class TrainConfig(_Strict):
     temperature: float = Field(default=1.0, gt=0.0)
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
     max_new_tokens: int = Field(default=128, ge=1)
-    concurrency: int = Field(default=64, ge=1)
+    concurrency: int = Field(default=64, ge=1)  # episodes in flight (with ray: across all workers)
+    ray: RaySettings | None = None
     dynamic_sampling: bool = False
     max_resample_rounds: int = Field(default=2, ge=0)
     # advantages
@@ -102,6 +118,13 @@ class TrainConfig(_Strict):
     checkpoint_every: int = Field(default=10, ge=1)
     device: str = "auto"
     deterministic: bool = False
+
+    @model_validator(mode="after")
+    def _lockstep_needs_one_process(self) -> TrainConfig:
+        if self.deterministic and self.ray is not None:
+            raise ValueError("deterministic: true batches every episode in lockstep inside one process, so it cannot "
+                             "run with ray; leave one of them out")
+        return self
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
@@ -176,10 +199,17 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
     for item in overrides:
         key, raw = split_assignment(item, what="override")
         _set_dotted(data, key, _parse_value(raw))
+    return validate_config(data)
+
+
+def validate_config(data: dict[str, Any]) -> TrainConfig:
+    """The config from plain data; a bad setting is one sentence that names it."""
     try:
         return TrainConfig.model_validate(data)
     except ValidationError as err:
         first = err.errors()[0]
+        if not first["loc"]:  # a rule across settings
+            raise InvalidOptionError(first["msg"].removeprefix("Value error, ")) from None
         where = ".".join(str(p) for p in first["loc"])
         if first["type"] == "extra_forbidden":
             raise InvalidOptionError(_unknown_key(tuple(first["loc"]))) from None

@@ -90,11 +90,22 @@ class Trainer:
         generators = rng_state()
         engine = build_engine(config, self.model, self.tokenizer)
         set_rng_state(generators)
-        self.collector = RolloutCollector(config, self.run_dir, engine, self._episode_reward)
+        self.collector = RolloutCollector(config, self.run_dir, engine, self._episode_reward, log=log)
         if config.generator == "vllm" and config.top_p < 1.0 and config.tis_cap is not None:
             self.log("note: with top_p < 1, vLLM's log-probs are those of the renormalised top-p distribution and "
                      "the trainer's are not, so importance weights sit below 1 on average (see mismatch_* metrics)")
         (self.run_dir / "config.json").write_text(config.model_dump_json(indent=1))
+
+    def close(self) -> None:
+        """Release what outlives a step: the Ray workers and the policy server (with `ray:`).
+        Closed, a trainer with `ray:` plays no more steps."""
+        self.collector.close()
+
+    def __enter__(self) -> Trainer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def optimizer(self) -> Any:

@@ -8,7 +8,6 @@ item here was readable by job 2.
 
 from __future__ import annotations
 
-import os
 import platform
 import shutil
 import textwrap

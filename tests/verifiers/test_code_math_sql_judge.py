@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import pytest
 
 from envarena import Message, Tool
-from envarena.sandbox import Limits
 from envarena.verifiers import (
     LLMJudge,
     math_equivalent,
