@@ -173,6 +173,13 @@ def _ray_gpus_option(command: Callable[..., Any]) -> Callable[..., Any]:
                              "(default workers: as many as the cluster's GPUs fit).")(command)
 
 
+def _check_ray_flags(address: str | None, workers: int | None, gpus: float = 0.0) -> None:
+    """Ray's settings without `--ray` would be silently ignored: refuse them instead."""
+    if address is None and (workers is not None or gpus):
+        flag = "--ray-workers" if workers is not None else "--ray-gpus-per-worker"
+        raise InvalidOptionError(f"{flag} needs --ray")
+
+
 def _ray_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """`--ray [ADDRESS]` and `--ray-workers N`: play the episodes on a Ray cluster."""
     command = click.option("--ray-workers", "ray_workers", default=None, type=click.IntRange(min=1),
@@ -218,6 +225,8 @@ def rollout(
 ) -> None:
     """Play AGENT on ENV_ID for N tasks and append the episodes to a JSONL file."""
     from envarena.agents import load_policy
+
+    _check_ray_flags(ray_address, ray_workers, ray_gpus)
     from envarena.rollout import RolloutConfig, run_rollout
 
     out = out or str(Path("runs") / f"{env_id.replace('/', '_')}.{agent.replace(':', '_').replace('/', '_')}.jsonl")
@@ -381,6 +390,8 @@ def eval_command(
 ) -> None:
     """Evaluate AGENT on ENV_IDS: pass@k (unbiased), reward and success, as a table and JSON."""
     from envarena.agents import load_policy
+
+    _check_ray_flags(ray_address, ray_workers, ray_gpus)
     from envarena.registration import registry
     from envarena.rollout import RolloutConfig, run_rollout
 
@@ -507,8 +518,8 @@ def _with_ray(config: Any, address: str | None, workers: int | None) -> Any:
     """The config with `--ray [ADDRESS]` / `--ray-workers N` laid over its `ray:` settings."""
     from envarena.train.config import RaySettings, validate_config
 
-    if address is None and config.ray is None:
-        raise InvalidOptionError("--ray-workers needs --ray (or ray: in the config)")
+    if config.ray is None:
+        _check_ray_flags(address, workers)
     settings = config.ray or RaySettings()
     update: dict[str, Any] = {}
     if address is not None:

@@ -96,6 +96,9 @@ def test_a_cluster_address_nobody_answers_is_a_clear_error(cli, tmp_path):
                  cwd=tmp_path, timeout=60)
     assert result.returncode == 2
     assert "no Ray cluster answers at" in result.stderr and "Traceback" not in result.stderr
+    result = cli("rollout", "code/humaneval-v0", "-n", "2", "--out", "r.jsonl", "--ray-gpus-per-worker", "1", cwd=tmp_path)
+    assert result.returncode == 2 and "--ray-gpus-per-worker needs --ray" in result.stderr, result.stderr
+    assert not (tmp_path / "r.jsonl").exists()
 
 
 @pytest.fixture(scope="module")
