@@ -150,6 +150,11 @@ class HFEngine(BatchingEngine):
     def _stop_ids(self) -> set[int]:
         return stop_token_ids(self.tokenizer, getattr(self.model.generation_config, "eos_token_id", None))
 
+    @property
+    def vocab_size(self) -> int:
+        """Ids the model can sample: its embedding table, which may be larger than the tokenizer."""
+        return max(len(self.tokenizer), self.model.get_input_embeddings().num_embeddings)
+
     # ------------------------------------------------------------------ synchronous core
     def stop_ids(self) -> set[int]:
         return self._stops

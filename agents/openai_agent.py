@@ -127,7 +127,8 @@ class OpenAIPolicy:
     max_retries, api_key (else OPENAI_API_KEY; any string for local servers), endpoint
     (auto | completions | chat) and tokenizer (where the client finds the model's tokenizer
     when the model name is not a local path, alias or hub ID; from Python, also a loaded
-    tokenizer, which means token-in/token-out)."""
+    tokenizer, which means token-in/token-out, and stop_ids: the ids that end a reply on
+    the server, dropped from the reply's text)."""
 
     def __init__(
         self,
@@ -142,6 +143,7 @@ class OpenAIPolicy:
         api_key: str | None = None,
         endpoint: Endpoint = "auto",
         tokenizer: str | Any | None = None,
+        stop_ids: Sequence[int] | None = None,
     ) -> None:
         from openai import AsyncOpenAI
 
@@ -165,6 +167,7 @@ class OpenAIPolicy:
         )
         self.base_url = str(self.client.base_url).rstrip("/")
         self.tools_in_prompt = False  # set once the server has refused a request with `tools`
+        self.stop_ids = set(stop_ids) if stop_ids is not None else None
         self._warned: set[str] = set()
         self.format: ChatFormat | None = None
         self.endpoint: Literal["completions", "chat"] = "chat"
@@ -302,11 +305,13 @@ class OpenAIPolicy:
 
     def decode_reply(self, ids: Sequence[int], finish_reason: str | None) -> str:
         """The reply's text with special tokens kept (tool-call markers can be special tokens);
-        only the end-of-turn token that stopped it is dropped."""
+        only the end-of-turn token that stopped it is dropped (one of `stop_ids` when the
+        caller knows the server's, as the trainer does, else any special token)."""
         assert self.format is not None
         tokenizer = self.format.tokenizer
         ids = list(ids)
-        if finish_reason == "stop" and ids and ids[-1] in set(tokenizer.all_special_ids):
+        stops = self.stop_ids if self.stop_ids is not None else set(tokenizer.all_special_ids)
+        if finish_reason == "stop" and ids and ids[-1] in stops:
             ids.pop()
         return tokenizer.decode(ids, skip_special_tokens=False)
 

@@ -180,12 +180,19 @@ def _check_ray_flags(address: str | None, workers: int | None, gpus: float = 0.0
         raise InvalidOptionError(f"{flag} needs --ray")
 
 
-def _ray_options(command: Callable[..., Any]) -> Callable[..., Any]:
+def _ray_options(workers_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """`--ray [ADDRESS]` and `--ray-workers N`: play the episodes on a Ray cluster."""
-    command = click.option("--ray-workers", "ray_workers", default=None, type=click.IntRange(min=1),
-                           help="Ray workers (default: one per CPU of the cluster); --concurrency is per worker.")(command)
-    return click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
-                        help="Play on Ray workers: the cluster at ADDRESS, or a local Ray started for this run.")(command)
+
+    def add(command: Callable[..., Any]) -> Callable[..., Any]:
+        command = click.option("--ray-workers", "ray_workers", default=None, type=click.IntRange(min=1),
+                               help=f"Ray workers (default: one per CPU of the cluster); {workers_help}")(command)
+        return click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+                            help="Play on Ray workers: the cluster at ADDRESS, or a local Ray started for this run.")(command)
+
+    return add
+
+
+_ray_rollout_options = _ray_options("--concurrency is per worker.")
 
 
 @main.command()
@@ -201,7 +208,7 @@ def _ray_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--keep-failed", is_flag=True,
               help="On a re-run, count episodes that ended with an error as done instead of playing them again.")
 @_env_processes_option
-@_ray_options
+@_ray_rollout_options
 @_ray_gpus_option
 @_env_option
 @_agent_option
@@ -369,7 +376,7 @@ def export_command(
               help="On a re-run, count episodes that ended with an error (an agent timeout or crash included) as "
                    "done instead of playing them again; use it when errors are the agent's own failures.")
 @_env_processes_option
-@_ray_options
+@_ray_rollout_options
 @_ray_gpus_option
 @_agent_option
 def eval_command(
@@ -498,7 +505,7 @@ def _removed_if_refused(folder: Path) -> Iterator[None]:
 @click.argument("config_path", metavar="CONFIG")
 @click.option("--out", "run_dir", required=True, help="Run directory (created; an existing one is resumed).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config setting (repeatable).")
-@_ray_options
+@_ray_options("the config's concurrency is shared between them.")
 def train(config_path: str, run_dir: str, overrides: tuple[str, ...], ray_address: str | None,
           ray_workers: int | None) -> None:  # fmt: skip
     """Train a policy with multi-turn RL as described by CONFIG (YAML)."""
@@ -522,7 +529,7 @@ def _with_ray(config: Any, address: str | None, workers: int | None) -> Any:
         _check_ray_flags(address, workers)
     settings = config.ray or RaySettings()
     update: dict[str, Any] = {}
-    if address is not None:
+    if address:  # a bare --ray keeps the config's address
         update["address"] = address
     if workers is not None:
         update["workers"] = workers

@@ -3,6 +3,7 @@ written twice when a worker process is killed mid-run."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -13,13 +14,14 @@ import time
 
 import pytest
 
-from envarena import InvalidOptionError
+from envarena import EnvArenaError, InvalidOptionError
 from envarena.rollout import RolloutConfig, run_rollout_sync
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'envarena[ray]')")
 psutil = pytest.importorskip("psutil", reason="psutil (a Ray dependency) is needed to find worker processes")
 
-from envarena.rollout.ray_rollout import run_rollout_ray_sync  # noqa: E402
+from envarena.rollout import ray_rollout  # noqa: E402
+from envarena.rollout.ray_rollout import RayWorkerPool, run_rollout_ray, run_rollout_ray_sync  # noqa: E402
 
 from .conftest import local_ray, ray_rollout_worker_pids  # noqa: E402
 
@@ -172,3 +174,53 @@ def test_asking_for_gpus_the_cluster_does_not_have_is_a_clear_error_not_a_hang(t
     with pytest.raises(InvalidOptionError, match="the Ray cluster has 0 GPUs, and 2 workers with 0.5 GPU each need 1"):
         run_rollout_ray_sync(config, workers=2, gpus_per_worker=0.5)
     assert not (tmp_path / "r.jsonl").exists() or not (tmp_path / "r.jsonl").read_text()
+
+
+def test_a_server_the_workers_cannot_reach_is_one_sentence_before_any_episode():
+    async def probe() -> None:
+        pool = await RayWorkerPool.start("scripted", workers=1)
+        try:
+            await pool.reach(f"http://127.0.0.1:{_free_port()}/v1/models")
+        finally:
+            pool.close()
+
+    with pytest.raises(EnvArenaError, match="a Ray worker cannot reach http://127.0.0.1:.*Connection refused"):
+        asyncio.run(probe())
+
+
+def test_a_replacement_the_cluster_cannot_place_is_given_up_and_the_others_finish(tmp_path, monkeypatch):
+    """A worker dies and another job takes its CPU: the replacement waits for a CPU that never
+    comes, so after the placement timeout its episodes go to the worker that is left."""
+    monkeypatch.setattr(ray_rollout, "PLACEMENT_TIMEOUT_S", 3.0)
+    blocker = ray.remote(num_cpus=1)(_CpuHolder)
+    held: list = []
+
+    def kill_a_worker_then_take_its_cpu(_episode) -> None:
+        if not held:
+            held.append(blocker.remote())  # waits for a free CPU, ahead of any replacement
+            os.kill(ray_rollout_worker_pids()[0], signal.SIGKILL)
+
+    config = RolloutConfig(env_id="code/humaneval-v0", n=12, concurrency=2, out=str(tmp_path / "r.jsonl"))
+
+    async def play() -> list[int]:
+        pool = await RayWorkerPool.start("scripted", workers=2, concurrency=2)
+        try:
+            await run_rollout_ray(config, pool=pool, on_episode=kill_a_worker_then_take_its_cpu)
+            return pool.live_slots
+        finally:
+            pool.close()
+
+    try:
+        live = asyncio.run(play())
+    finally:
+        for actor in held:
+            ray.kill(actor)
+    assert held, "no worker was killed, so the test proved nothing"
+    assert len(live) == 1, "the replacement was placed after all, so the give-up path was not taken"
+    records = _records(tmp_path / "r.jsonl")
+    assert len(records) == 12 and sorted(r["seed"] for r in records) == list(range(12))
+
+
+class _CpuHolder:
+    def ready(self) -> bool:
+        return True

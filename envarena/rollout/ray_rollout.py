@@ -18,6 +18,7 @@ import asyncio
 import collections
 import contextlib
 import socket
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,9 +31,13 @@ from envarena.types import Episode
 
 __all__ = ["RayRolloutWorker", "RayWorkerPool", "ray_session", "run_rollout_ray", "run_rollout_ray_sync"]
 
-# Replacement workers allowed per planned worker before the run gives up (a worker that
+# Replacement workers allowed per worker in one rollout before it gives up (a worker that
 # dies on every episode would otherwise be restarted forever).
 _RESTARTS_PER_WORKER = 3
+# Seconds a worker may take to be placed on the cluster and load its policy. Past it, the
+# cluster lacks the resources (a lost node, another job holding them) and waiting longer
+# would hang the run without a word.
+PLACEMENT_TIMEOUT_S = 300.0
 
 
 def _ray() -> Any:
@@ -66,6 +71,22 @@ class RayRolloutWorker:
 
         return os.getpid()
 
+    async def reach(self, url: str) -> str | None:
+        """None if this worker can open `url`, else why not: a server the workers cannot reach
+        (a firewall, a loopback address on another node) would fail every episode instead."""
+        import urllib.error
+        import urllib.request
+
+        def get() -> None:
+            with urllib.request.urlopen(url, timeout=10):
+                pass
+
+        try:
+            await asyncio.to_thread(get)
+        except (OSError, urllib.error.URLError) as err:
+            return str(getattr(err, "reason", None) or err)
+        return None
+
     async def play(self, config_json: str, seed: int, sample: int) -> str:
         """One episode as its JSON record (plain data crosses the wire, not pydantic objects)."""
         if self._config is None or self._config[0] != config_json:
@@ -83,7 +104,8 @@ class RayWorkerPool:
     `run_rollout_ray` makes one for a rollout and ends it after; a caller that plays many
     rollouts with the same agent (the trainer) makes one with `start` and passes it in, so
     workers start and load their policy once. A worker that died is replaced in place, up to
-    `_RESTARTS_PER_WORKER` times per worker over the pool's life.
+    `_RESTARTS_PER_WORKER` times per worker in a rollout; a replacement the cluster cannot
+    place within `PLACEMENT_TIMEOUT_S` is given up (its slot is None) and the others go on.
     """
 
     def __init__(self, ray: Any, agent: str, opponent: str | None, agent_options: dict[str, Any], *,
@@ -92,8 +114,10 @@ class RayWorkerPool:
         self._options = agent_options
         self._actor_class = ray.remote(RayRolloutWorker).options(num_cpus=cpus, num_gpus=gpus,
                                                                  max_concurrency=concurrency)  # fmt: skip
-        self.actors = [self._new_actor() for _ in range(workers)]
-        self.restarts_left = _RESTARTS_PER_WORKER * workers
+        self.actors: list[Any] = [self._new_actor() for _ in range(workers)]
+        self.restarts_left = 0
+        self.new_rollout()
+        self._starting: dict[int, tuple[Any, float]] = {}  # slot -> (its replacement's ready ref, deadline)
 
     @classmethod
     async def start(cls, agent: str, *, opponent: str | None = None, agent_options: dict[str, Any] | None = None,
@@ -103,28 +127,78 @@ class RayWorkerPool:
         count, cpus = worker_count(workers, gpus_per_worker)
         pool = cls(ray, agent, opponent, agent_options or {}, workers=count, cpus=cpus, concurrency=concurrency,
                    gpus=gpus_per_worker)  # fmt: skip
-        await pool.ready()
+        try:
+            await pool.ready()
+        except BaseException:
+            pool.close()
+            raise
         return pool
 
     def _new_actor(self) -> Any:
         return self._actor_class.remote(self.agent, self.opponent, self._options)
 
-    async def ready(self) -> None:
-        """Wait until every worker has built its policy (a policy that cannot load fails here)."""
-        await asyncio.gather(*(_ready(self.ray, actor) for actor in self.actors))
+    @property
+    def live_slots(self) -> list[int]:
+        return [slot for slot, actor in enumerate(self.actors) if actor is not None]
+
+    def new_rollout(self) -> None:
+        """A fresh restart allowance: a long training run survives any number of rollouts
+        that each lost a worker or two."""
+        self.restarts_left = _RESTARTS_PER_WORKER * len(self.actors)
+
+    async def ready(self, timeout_s: float = PLACEMENT_TIMEOUT_S) -> None:
+        """Wait until every worker has built its policy (a policy that cannot load fails here,
+        and so do workers the cluster cannot place in time)."""
+        waits = asyncio.gather(*(_ready(self.ray, actor) for actor in self.actors))
+        try:
+            await asyncio.wait_for(waits, timeout_s)
+        except (asyncio.TimeoutError, TimeoutError):
+            raise EnvArenaError(f"the Ray workers were not all ready within {timeout_s:.0f} s; "
+                                f"{_free_resources(self.ray)} (fewer workers with --ray-workers?)") from None
+
+    async def reach(self, url: str) -> None:
+        """Every worker opens `url`, or one sentence says which could not and why."""
+        answers = await asyncio.gather(*(self.actors[slot].reach.remote(url) for slot in self.live_slots))
+        failed = next((why for why in answers if why is not None), None)
+        if failed is not None:
+            raise EnvArenaError(f"a Ray worker cannot reach {url}: {failed}")
 
     def replace(self, slot: int, err: BaseException) -> None:
         """A new worker in place of the dead one at `slot`."""
         self.restarts_left -= 1
         if self.restarts_left < 0:
             raise EnvArenaError(f"Ray workers keep dying; the last: {_first_line(err)}") from None
+        with contextlib.suppress(Exception):  # it may be unreachable rather than dead: free what it holds
+            self.ray.kill(self.actors[slot])
         self.actors[slot] = self._new_actor()
+        self._starting[slot] = (self.actors[slot].ready.remote(), time.monotonic() + PLACEMENT_TIMEOUT_S)
+
+    def unplaced(self) -> list[int]:
+        """Slots whose replacement the cluster did not place (or build) in time: those workers
+        are ended and their slots given up. Raises when no worker is left."""
+        given_up = []
+        for slot, (ref, deadline) in list(self._starting.items()):
+            done, _ = self.ray.wait([ref], timeout=0)
+            if done:
+                del self._starting[slot]  # started, or died (its episodes then fail and are re-queued)
+            elif time.monotonic() > deadline:
+                del self._starting[slot]
+                with contextlib.suppress(Exception):
+                    self.ray.kill(self.actors[slot])
+                self.actors[slot] = None
+                given_up.append(slot)
+        if given_up and not self.live_slots:
+            raise EnvArenaError(f"no Ray worker is left: replacements were not placed within "
+                                f"{PLACEMENT_TIMEOUT_S:.0f} s; {_free_resources(self.ray)}")
+        return given_up
 
     def close(self) -> None:
         """End the worker processes, releasing their policies, environments and sandboxes."""
         for actor in self.actors:
-            self.ray.kill(actor)
+            if actor is not None:
+                self.ray.kill(actor)
         self.actors = []
+        self._starting.clear()
 
 
 @contextlib.contextmanager
@@ -179,13 +253,18 @@ def worker_count(requested: int | None, gpus_per_worker: float = 0.0) -> tuple[i
         return count, min(1.0, cpus / count)
     # Ray would wait forever for GPUs the cluster does not have: say so instead.
     gpus = float(resources.get("GPU", 0.0))
-    fit = int(gpus // gpus_per_worker + 1e-9)
+    fit = int(gpus / gpus_per_worker + 1e-9)
     count = requested or fit
     if count < 1 or count > fit:
         wanted = max(count, 1)
         raise InvalidOptionError(f"the Ray cluster has {gpus:g} GPUs, and {wanted} worker{'s' if wanted > 1 else ''} "
                                  f"with {gpus_per_worker:g} GPU each need {wanted * gpus_per_worker:g}")
     return count, min(1.0, cpus / count)
+
+
+def _free_resources(ray: Any) -> str:
+    free = ray.available_resources()
+    return f"the cluster has {free.get('CPU', 0.0):g} CPUs and {free.get('GPU', 0.0):g} GPUs free"
 
 
 async def _ready(ray: Any, actor: Any) -> None:
@@ -254,20 +333,21 @@ async def _drive(
         if not queue:
             return RolloutResult(written=0, skipped=skipped, retried=len(retried), kept_episodes=kept)
         own_pool = pool is None
-        if pool is not None and not pool.actors:
+        if pool is not None and not pool.live_slots:
             raise InvalidOptionError("this Ray worker pool was closed")
         if pool is None:
             count, cpus = worker_count(workers, gpus_per_worker)
             count = min(count, -(-len(queue) // config.concurrency))  # no idle workers
             pool = RayWorkerPool(ray, config.agent, config.opponent, agent_options, workers=count, cpus=cpus,
                                  concurrency=config.concurrency, gpus=gpus_per_worker)  # fmt: skip
+        pool.new_rollout()
         in_flight: dict[Any, tuple[int, tuple[int, int]]] = {}  # object ref -> (worker slot, (seed, sample))
         load = [0] * len(pool.actors)
 
         def submit() -> None:
             """Fill the least-loaded workers first, so a short rollout spreads over all of them."""
             while queue:
-                slot = min(range(len(load)), key=load.__getitem__)
+                slot = min(pool.live_slots, key=load.__getitem__)
                 if load[slot] >= pool.concurrency:
                     return
                 item = queue.popleft()
@@ -304,6 +384,8 @@ async def _drive(
                         advance(episode)
                         if on_episode is not None:
                             on_episode(episode)
+                    for slot in pool.unplaced():  # its queued episodes go to the workers that remain
+                        _requeue(in_flight, load, slot, None, queue)
                     submit()
             finally:
                 # The unfinished episodes of a failed run are simply not written: an own pool's
@@ -322,11 +404,11 @@ def _requeue(
     in_flight: dict[Any, tuple[int, tuple[int, int]]],
     load: list[int],
     slot: int,
-    failed: tuple[int, int],
+    failed: tuple[int, int] | None,
     queue: collections.deque[tuple[int, int]],
 ) -> None:
     """Put a dead worker's unfinished episodes back at the front of the queue."""
-    lost = [failed]
+    lost = [failed] if failed is not None else []
     for ref, (s, item) in list(in_flight.items()):
         if s == slot:
             del in_flight[ref]

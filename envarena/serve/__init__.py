@@ -63,7 +63,8 @@ class BackgroundServer:
         self._sock = bind(host, port)
         bound_port = self._sock.getsockname()[1]
         self.url = f"http://{host if ':' not in host else f'[{host}]'}:{bound_port}/v1"
-        self._server = uvicorn.Server(uvicorn.Config(build_app(engine, served_name, log=log), log_level="warning"))
+        app = build_app(engine, served_name, log=log)
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=20))
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True,
                                         name=f"envarena-serve-{bound_port}")  # fmt: skip
         self._thread.start()

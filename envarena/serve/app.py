@@ -44,11 +44,17 @@ class ApiError(Exception):
         return {"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}}
 
 
+# Request limits: generations run one batch at a time, so one huge request would hold every
+# other client. (The trainer checks its settings against them before serving its policy.)
+MAX_TEMPERATURE = 2.0
+MAX_TOKENS = 8192
+
+
 class _Sampling(BaseModel):
     model_config = ConfigDict(extra="allow")  # unknown OpenAI / vLLM fields are accepted and unused
 
     model: str = ""
-    temperature: float = Field(default=1.0, ge=0.0, le=2.0)
+    temperature: float = Field(default=1.0, ge=0.0, le=MAX_TEMPERATURE)
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
     stop: str | list[str] | None = None
     n: int = 1
@@ -69,16 +75,14 @@ class _ChatRequest(_Sampling):
     messages: list[dict[str, Any]]
     tools: list[dict[str, Any]] | None = None
     tool_choice: Any = None
-    # Bounded like completions: generations run one batch at a time, so one huge request
-    # would hold every other client.
-    max_tokens: int | None = Field(default=None, ge=1, le=8192)
-    max_completion_tokens: int | None = Field(default=None, ge=1, le=8192)
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
     logprobs: bool = False
 
 
 class _CompletionRequest(_Sampling):
     prompt: str | list[int] | list[str] | list[list[int]]
-    max_tokens: int = Field(default=16, ge=1, le=8192)
+    max_tokens: int = Field(default=16, ge=1, le=MAX_TOKENS)
     logprobs: int | None = Field(default=None, ge=0)
     echo: bool = False
     skip_special_tokens: bool = True
@@ -235,7 +239,8 @@ def build_app(engine: Any, served_name: str, *, log: Callable[[str], None] | Non
         if isinstance(raw, str) or (raw and isinstance(raw[0], int)):
             raw = [raw]  # type: ignore[list-item]
         prompts = [tokenizer.encode(p) if isinstance(p, str) else list(p) for p in raw]  # type: ignore[union-attr]
-        vocabulary = len(tokenizer)
+        # the model's own table: it may be larger than the tokenizer's, and ids it sampled come back
+        vocabulary = getattr(engine, "vocab_size", None) or len(tokenizer)
         if not prompts or any(not p or any(not 0 <= t < vocabulary for t in p) for p in prompts):
             raise ApiError(400, "the prompt must be non-empty text or token ids of this model's vocabulary",
                            param="prompt")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from envarena.agents.generation import EnginePolicy, GenerationEngine, SamplingParams
-from envarena.errors import InvalidOptionError
+from envarena.errors import EnvArenaError, InvalidOptionError
 from envarena.rollout import RolloutConfig, run_rollout
 from envarena.train.config import TrainConfig
 from envarena.train.weights import exported_weights
@@ -59,7 +59,8 @@ class RolloutCollector:
     to them over HTTP (`ray_rollouts.py`); everything else is the same."""
 
     def __init__(self, config: TrainConfig, run_dir: Path, engine: GenerationEngine,
-                 episode_reward: Callable[[Episode], float], *, log: Callable[[str], None] = print) -> None:
+                 episode_reward: Callable[[Episode], float], *, tokenizer: Any = None,
+                 log: Callable[[str], None] = print) -> None:  # fmt: skip
         self.config, self.run_dir, self.engine = config, run_dir, engine
         self.episode_reward = episode_reward
         params = SamplingParams(temperature=config.temperature, top_p=config.top_p,
@@ -69,7 +70,7 @@ class RolloutCollector:
         if config.ray is not None:
             from envarena.train.ray_rollouts import RayRollouts
 
-            self.ray = RayRollouts(config, engine, log=log)
+            self.ray = RayRollouts(config, engine, tokenizer if tokenizer is not None else engine.tokenizer, log=log)
 
     def sync_weights(self, model: Any) -> float:
         """Give the engine the policy's current weights; returns the seconds it took."""
@@ -98,6 +99,8 @@ class RolloutCollector:
             episodes = self.ray.rollout(config)
         else:
             episodes = asyncio.run(run_rollout(config, policy=self.policy, keep_episodes=True)).episodes
+        if episodes and all(e.error is not None for e in episodes):  # nothing to learn from: say why, do not step
+            raise EnvArenaError(f"every episode of {out.name} failed; the first: {episodes[0].error}")
         return sorted(episodes, key=lambda e: (e.seed, e.sample))
 
     def collect(self, step: int) -> tuple[dict[int, list[Episode]], int, float]:

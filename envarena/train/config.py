@@ -64,6 +64,7 @@ class RaySettings(_Strict):
     # Where the workers reach the trainer's policy server: 127.0.0.1 when the cluster is this
     # machine alone, else this node's cluster IP (set it when nodes join after the start).
     serve_host: str | None = None
+    serve_port: int = Field(default=0, ge=0, le=65535)  # 0: any free port (set one a firewall lets through)
 
 
 class TrainConfig(_Strict):
@@ -120,10 +121,20 @@ class TrainConfig(_Strict):
     deterministic: bool = False
 
     @model_validator(mode="after")
-    def _lockstep_needs_one_process(self) -> TrainConfig:
-        if self.deterministic and self.ray is not None:
+    def _ray_rules(self) -> TrainConfig:
+        """With ray, the workers reach the policy through the OpenAI-compatible server, whose
+        request limits then hold; lockstep batching needs every episode in one process."""
+        if self.ray is None:
+            return self
+        if self.deterministic:
             raise ValueError("deterministic: true batches every episode in lockstep inside one process, so it cannot "
                              "run with ray; leave one of them out")
+        from envarena.serve.app import MAX_TEMPERATURE, MAX_TOKENS
+
+        if self.temperature > MAX_TEMPERATURE:
+            raise ValueError(f"with ray, temperature must be at most {MAX_TEMPERATURE:g} (the policy server's limit)")
+        if self.max_new_tokens > MAX_TOKENS:
+            raise ValueError(f"with ray, max_new_tokens must be at most {MAX_TOKENS} (the policy server's limit)")
         return self
 
 

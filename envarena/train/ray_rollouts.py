@@ -29,30 +29,36 @@ from envarena.types import Episode
 __all__ = ["RayRollouts"]
 
 SERVED_NAME = "policy"
-# A step's generation may queue behind a long batch on a slow machine; a request the server is
-# still working on is never sent again (that would generate it twice).
+# A step's generation may queue behind a long batch on a slow machine, so requests wait long.
+# Retries cover connections the server closed between steps (idle keep-alive); a retried
+# request only costs a second generation, and the trace records what came back.
 _REQUEST_TIMEOUT_S = 3600.0
+_REQUEST_RETRIES = 2
 
 
 class RayRollouts:
     """The trainer's engine behind a loopback (or cluster-facing) server, and the Ray workers
     that play against it. `close` ends both, and Ray itself if this object started it."""
 
-    def __init__(self, config: TrainConfig, engine: Any, *, log: Any = print) -> None:
+    def __init__(self, config: TrainConfig, engine: Any, tokenizer: Any, *, log: Any = print) -> None:
+        """`tokenizer` is the trainer's own (a plain transformers one, which unpickles on any
+        worker; vLLM's wrapped tokenizer would need vLLM there)."""
         settings = config.ray
         assert settings is not None
         self._stack = contextlib.ExitStack()
         try:
             self._stack.enter_context(ray_session(settings.address or None))
-            server = BackgroundServer(engine, SERVED_NAME, host=_policy_host(settings))
+            server = BackgroundServer(engine, SERVED_NAME, host=_policy_host(settings), port=settings.serve_port)
             self._stack.callback(server.close)
             self.url = server.url
             self.agent = f"openai:{SERVED_NAME}@{server.url}"
             options = {"temperature": config.temperature, "top_p": config.top_p,
-                       "max_new_tokens": config.max_new_tokens, "endpoint": "completions",
-                       "tokenizer": engine.tokenizer, "timeout": _REQUEST_TIMEOUT_S, "max_retries": 0}  # fmt: skip
+                       "max_new_tokens": config.max_new_tokens, "endpoint": "completions", "tokenizer": tokenizer,
+                       "stop_ids": sorted(engine.stop_ids()), "timeout": _REQUEST_TIMEOUT_S,
+                       "max_retries": _REQUEST_RETRIES}  # fmt: skip
             self.pool = asyncio.run(_start_pool(self.agent, options, settings.workers, config.concurrency))
             self._stack.callback(self.pool.close)
+            asyncio.run(self.pool.reach(f"{server.url}/models"))
         except BaseException:
             self._stack.close()
             raise
@@ -70,10 +76,11 @@ class RayRollouts:
 
 
 async def _start_pool(agent: str, options: dict[str, Any], workers: int | None, concurrency: int) -> RayWorkerPool:
-    """Workers sharing the trainer's `concurrency` between them (it stays the number in flight)."""
-    count, _ = worker_count(workers)
+    """Workers sharing the trainer's `concurrency` between them: never more workers than
+    episodes in flight, and each plays its share (rounded up)."""
+    count = min(worker_count(workers)[0], concurrency)
     return await RayWorkerPool.start(agent, agent_options=options, workers=count,
-                                     concurrency=max(1, -(-concurrency // count)))  # fmt: skip
+                                     concurrency=-(-concurrency // count))  # fmt: skip
 
 
 def _policy_host(settings: RaySettings) -> str:

@@ -90,7 +90,8 @@ class Trainer:
         generators = rng_state()
         engine = build_engine(config, self.model, self.tokenizer)
         set_rng_state(generators)
-        self.collector = RolloutCollector(config, self.run_dir, engine, self._episode_reward, log=log)
+        self.collector = RolloutCollector(config, self.run_dir, engine, self._episode_reward, tokenizer=self.tokenizer,
+                                          log=log)  # fmt: skip
         if config.generator == "vllm" and config.top_p < 1.0 and config.tis_cap is not None:
             self.log("note: with top_p < 1, vLLM's log-probs are those of the renormalised top-p distribution and "
                      "the trainer's are not, so importance weights sit below 1 on average (see mismatch_* metrics)")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import time
 
 import pytest
 import torch
@@ -50,6 +52,9 @@ def test_rollouts_play_on_ray_workers_against_the_trainers_current_weights(tmp_p
         after = ray_rollout_worker_pids()
         assert workers[0] not in after and len(after) == 2  # replaced, not lost
         evaluated = trainer.evaluate(1)
+    deadline = time.monotonic() + 30  # Ray ends killed actors asynchronously
+    while ray_rollout_worker_pids() and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert not ray_rollout_worker_pids(), "closing the trainer ends its Ray workers"
     for metrics in (first, second):
         assert metrics["episodes"] == 16 and metrics["errors"] == 0
@@ -74,12 +79,26 @@ def test_deterministic_training_refuses_ray_in_one_sentence():
         load_config(EXAMPLE, ["ray={}"])  # the example is deterministic
 
 
+@pytest.mark.parametrize(("setting", "limit"), [("temperature=3", "temperature must be at most 2"),
+                                                 ("max_new_tokens=9000", "max_new_tokens must be at most 8192")])
+def test_settings_the_policy_server_would_refuse_are_refused_before_training(setting, limit):
+    load_config(EXAMPLE, ["deterministic=false", setting])  # fine in one process
+    with pytest.raises(InvalidOptionError, match=limit):
+        load_config(EXAMPLE, ["deterministic=false", "ray={}", setting])
+
+
 def test_the_cli_trains_on_ray(cli, tmp_path):
     result = cli("train", str(EXAMPLE), "--out", "run", "--ray-workers", "1", cwd=tmp_path, timeout=120)
     assert result.returncode == 2 and "--ray-workers needs --ray" in result.stderr and "Traceback" not in result.stderr, result.stderr
     result = cli("train", str(EXAMPLE), "--out", "run", "--ray", "--ray-workers", "1", cwd=tmp_path, timeout=120)
     assert result.returncode == 2 and "cannot run with ray" in result.stderr and "Traceback" not in result.stderr
     args = [f"--set={item}" for item in [*SMALL, "steps=1", "eval_every=0"]]
+    # a bare --ray keeps the config's address (here one nobody answers at, so the run stops at once)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        nobody = f"127.0.0.1:{s.getsockname()[1]}"
+    result = cli("train", str(EXAMPLE), "--out", "run", *args, f"--set=ray.address={nobody}", "--ray", cwd=tmp_path)
+    assert result.returncode == 2 and f"no Ray cluster answers at '{nobody}'" in result.stderr, result.stderr
     result = cli("train", str(EXAMPLE), "--out", "run", *args, "--ray-workers", "1", "--ray", cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "rollouts on 1 Ray worker," in result.stdout

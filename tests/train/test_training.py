@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from envarena import InvalidOptionError
+from envarena import EnvArenaError, Env, InvalidOptionError, register, unregister
 from envarena.train import Trainer, load_config, plot_run, stable_metrics
 
 from ..conftest import REPO
@@ -104,3 +104,25 @@ def test_cli_errors_are_one_line(cli, tmp_path):
     assert result.returncode == 2 and "unknown environment 'nope/x-v0'" in result.stderr and "Traceback" not in result.stderr
     result = cli("plot", str(tmp_path))
     assert result.returncode == 2 and "no metrics.jsonl" in result.stderr
+
+
+class _Broken(Env):
+    """Fails every episode at its start, as a misconfigured environment would."""
+
+    def begin_episode(self, options):
+        raise RuntimeError("the task files are missing")
+
+    def respond(self, action):
+        raise AssertionError("never reached")
+
+
+def test_a_step_whose_episodes_all_failed_stops_the_run_instead_of_training_on_nothing(tmp_path):
+    register("test/broken-for-training-v0")(_Broken)
+    try:
+        config = load_config(EXAMPLE, ["env_id=test/broken-for-training-v0", "env_kwargs={}", "tasks_per_step=2",
+                                       "group_size=2", "steps=1", "eval_every=0"])
+        trainer = Trainer(config, tmp_path / "run", log=lambda line: None)
+        with pytest.raises(EnvArenaError, match="every episode of step-000000.round0.jsonl failed; the first: .*task files"):
+            trainer.train_step(0)
+    finally:
+        unregister("test/broken-for-training-v0")
