@@ -72,3 +72,23 @@ def test_vllm_generates_trains_and_receives_every_update(tmp_path, smollm2):
     saved = torch.load(tmp_path / "run" / "checkpoint-000002" / "state.pt", weights_only=False)["rng"]
     assert torch.equal(torch.get_rng_state(), saved["torch"])  # starting vLLM did not reseed the run
     assert resumed.collector.engine.logprobs_of(prompt, completion) == pytest.approx(trained, abs=2e-3)
+
+
+def test_vllm_served_to_ray_workers_generates_with_every_synced_update(tmp_path, smollm2):
+    """The colocated vLLM engine behind the trainer's policy server: the workers' episodes carry
+    vLLM's log-probs of the weights synced after each step (stale ones would differ by > 1e-2)."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'envarena[ray]')")
+    from ..conftest import local_ray
+
+    config = _config(2).model_copy(update={"ray": {"workers": 1}})
+    config = TrainConfig.model_validate(config.model_dump())
+    with local_ray(), Trainer(config, tmp_path / "run", log=lambda line: None) as trainer:
+        assert ray.is_initialized() and trainer.collector.ray is not None
+        metrics = trainer.run()
+        episodes = [e for group in trainer.collector.collect(2)[0].values() for e in group]
+    assert [m["step"] for m in metrics] == [0, 1] and all(m["errors"] == 0 and m["episodes"] == 4 for m in metrics)
+    for m in metrics:  # measured about 1e-5 in float32; an update moves these log-probs by more than 1e-2
+        assert m["time_sync_s"] > 0 and 0 <= m["mismatch_abs_logprob"] < 1e-3, m
+    assert all(e.agent.startswith("openai:policy@") for e in episodes)
+    assert all(t.trace is not None and len(t.trace.logprobs) == len(t.trace.completion_ids) > 0
+               for e in episodes for t in e.turns)
