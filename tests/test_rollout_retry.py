@@ -95,6 +95,20 @@ def test_the_lock_moves_with_the_rewritten_file(outage_env, tmp_path):
     assert out.stat().st_mode & 0o777 == 0o640, "the rewritten file keeps its permissions"
 
 
+def test_a_symlinked_rollout_file_stays_a_link_when_failures_are_replayed(outage_env, tmp_path):
+    real = tmp_path / "store" / "r.jsonl"
+    real.parent.mkdir()
+    link = tmp_path / "r.jsonl"
+    link.symlink_to(real)
+    config = RolloutConfig(env_id=outage_env, agent="scripted", n=4, out=str(link))
+    run_rollout_sync(config)
+    OutageEnv.down = False
+    assert run_rollout_sync(config).retried == 2
+    assert link.is_symlink() and link.resolve() == real  # the link was not replaced by a copy
+    assert len(_records(real)) == 4 and not any(r["error"] for r in _records(real))
+    assert sorted(p.name for p in real.parent.iterdir()) == ["r.jsonl"]
+
+
 def test_cli_retries_timed_out_episodes_and_survives_a_kill_mid_retry(tmp_path):
     out = tmp_path / "r.jsonl"
     command = [sys.executable, "-m", "envarena", "rollout", "games/wordle-v0", "--agent", "scripted", "-n", "40",

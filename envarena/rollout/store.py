@@ -146,7 +146,8 @@ class EpisodeStore:
         drop = self.failed_ids & set(ids)
         if not drop:
             return set()
-        fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".rewrite")
+        target = self.path.resolve()  # a symlinked file is rewritten where it lives; the link stays
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".rewrite")
         os.fchmod(fd, os.fstat(self._file.fileno()).st_mode & 0o777)  # mkstemp's 0600 is not the file's mode
         os.close(fd)
         new = open(name, "a+b")  # noqa: SIM115 (it becomes the store's file)
@@ -159,12 +160,12 @@ class EpisodeStore:
                     new.write(raw)
             new.flush()
             os.fsync(new.fileno())
-            os.replace(name, self.path)
+            os.replace(name, target)
         except BaseException:
             new.close()
             Path(name).unlink(missing_ok=True)
             raise
-        _fsync_dir(self.path.parent)
+        _fsync_dir(target.parent)
         old, self._file = self._file, new
         old.close()  # releases the lock on the old, now unlinked, file
         self.done_ids -= drop
