@@ -137,6 +137,8 @@ class VLLMEngine(BatchingEngine):
         self.tokenizer = self.llm.get_tokenizer()
         self.format = ChatFormat(self.tokenizer)
         self._stops = self._stop_ids()
+        # Ids the model can sample: its embedding table, which may be padded past the tokenizer.
+        self.vocab_size = max(len(self.tokenizer), int(self.llm.llm_engine.model_config.get_vocab_size()))
         # Which checkpoint modules vLLM fuses into one (e.g. qkv_proj <- q_proj, k_proj, v_proj).
         self._fused: dict[str, list[str]] = self.llm.apply_model(_fused_modules)[0]
 

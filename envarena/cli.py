@@ -180,19 +180,20 @@ def _check_ray_flags(address: str | None, workers: int | None, gpus: float = 0.0
         raise InvalidOptionError(f"{flag} needs --ray")
 
 
-def _ray_options(workers_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def _ray_options(workers_help: str, without_address: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """`--ray [ADDRESS]` and `--ray-workers N`: play the episodes on a Ray cluster."""
 
     def add(command: Callable[..., Any]) -> Callable[..., Any]:
         command = click.option("--ray-workers", "ray_workers", default=None, type=click.IntRange(min=1),
                                help=f"Ray workers (default: one per CPU of the cluster); {workers_help}")(command)
         return click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
-                            help="Play on Ray workers: the cluster at ADDRESS, or a local Ray started for this run.")(command)
+                            help=f"Play on Ray workers: the cluster at ADDRESS, or {without_address}.")(command)
 
     return add
 
 
-_ray_rollout_options = _ray_options("--concurrency is per worker.")
+_ray_rollout_options = _ray_options("--concurrency is per worker.",
+                                    "without one, RAY_ADDRESS's or a local Ray started for this run")
 
 
 @main.command()
@@ -505,7 +506,8 @@ def _removed_if_refused(folder: Path) -> Iterator[None]:
 @click.argument("config_path", metavar="CONFIG")
 @click.option("--out", "run_dir", required=True, help="Run directory (created; an existing one is resumed).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config setting (repeatable).")
-@_ray_options("the config's concurrency is shared between them.")
+@_ray_options("the config's concurrency is shared between them.",
+              "without one, the config's ray.address, else RAY_ADDRESS's or a local Ray started for this run")
 def train(config_path: str, run_dir: str, overrides: tuple[str, ...], ray_address: str | None,
           ray_workers: int | None) -> None:  # fmt: skip
     """Train a policy with multi-turn RL as described by CONFIG (YAML)."""

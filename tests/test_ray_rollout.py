@@ -194,29 +194,33 @@ def test_a_replacement_the_cluster_cannot_place_is_given_up_and_the_others_finis
     monkeypatch.setattr(ray_rollout, "PLACEMENT_TIMEOUT_S", 3.0)
     blocker = ray.remote(num_cpus=1)(_CpuHolder)
     held: list = []
-
-    def kill_a_worker_then_take_its_cpu(_episode) -> None:
-        if not held:
-            held.append(blocker.remote())  # waits for a free CPU, ahead of any replacement
-            os.kill(ray_rollout_worker_pids()[0], signal.SIGKILL)
-
     config = RolloutConfig(env_id="code/humaneval-v0", n=12, concurrency=2, out=str(tmp_path / "r.jsonl"))
 
-    async def play() -> list[int]:
+    async def play() -> tuple[list[int], bool]:
         pool = await RayWorkerPool.start("scripted", workers=2, concurrency=2)
+        victim = ray.get(pool.actors[0].ping.remote())  # this pool's own worker, not a leftover of another test
+
+        def kill_a_worker_then_take_its_cpu(_episode) -> None:
+            if not held:
+                held.append(blocker.remote())  # waits for a free CPU, ahead of any replacement
+                os.kill(victim, signal.SIGKILL)
+
         try:
             await run_rollout_ray(config, pool=pool, on_episode=kill_a_worker_then_take_its_cpu)
-            return pool.live_slots
+            # The other job holds a CPU while the pool still holds its other worker: so the
+            # replacement never had one, and giving it up was not a slow start misread.
+            blocker_placed = bool(held) and bool(ray.wait([held[0].ready.remote()], timeout=30)[0])
+            return pool.live_slots, blocker_placed
         finally:
             pool.close()
 
     try:
-        live = asyncio.run(play())
+        live, blocker_placed = asyncio.run(play())
     finally:
         for actor in held:
             ray.kill(actor)
     assert held, "no worker was killed, so the test proved nothing"
-    assert len(live) == 1, "the replacement was placed after all, so the give-up path was not taken"
+    assert blocker_placed and len(live) == 1
     records = _records(tmp_path / "r.jsonl")
     assert len(records) == 12 and sorted(r["seed"] for r in records) == list(range(12))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +31,8 @@ from envarena.rollout.summary import SummaryAccumulator
 from envarena.types import Episode
 
 __all__ = ["RayRolloutWorker", "RayWorkerPool", "ray_session", "run_rollout_ray", "run_rollout_ray_sync"]
+
+log = logging.getLogger(__name__)
 
 # Replacement workers allowed per worker in one rollout before it gives up (a worker that
 # dies on every episode would otherwise be restarted forever).
@@ -58,18 +61,28 @@ class RayRolloutWorker:
     """
 
     def __init__(self, agent: str, opponent: str | None, agent_options: dict[str, Any]) -> None:
-        from envarena.agents import load_policy
-
-        self.agent, self.opponent = agent, opponent
-        self.policies = {"agent": load_policy(agent, **agent_options)}
-        if opponent is not None:
-            self.policies["opponent"] = self.policies["agent"] if opponent == agent else load_policy(opponent)
+        # Nothing slow here: `ping` answering means "placed", loading the policy (which may
+        # take minutes for a large model) is `load`, so the two can be told apart.
+        self.agent, self.opponent, self._options = agent, opponent, agent_options
+        self.policies: dict[str, Any] | None = None
         self._config: tuple[str, RolloutConfig] | None = None  # the last rollout's, parsed once
 
-    async def ready(self) -> int:
+    async def ping(self) -> int:
         import os
 
         return os.getpid()
+
+    async def load(self) -> int:
+        """Build the policy once (the first episode does it, if nobody asked before)."""
+        if self.policies is None:
+            from envarena.agents import load_policy
+
+            agent = load_policy(self.agent, **self._options)
+            policies = {"agent": agent}
+            if self.opponent is not None:
+                policies["opponent"] = agent if self.opponent == self.agent else load_policy(self.opponent)
+            self.policies = policies
+        return await self.ping()
 
     async def reach(self, url: str) -> str | None:
         """None if this worker can open `url`, else why not: a server the workers cannot reach
@@ -83,7 +96,9 @@ class RayRolloutWorker:
 
         try:
             await asyncio.to_thread(get)
-        except (OSError, urllib.error.URLError) as err:
+        except urllib.error.HTTPError:
+            return None  # something answered: the server is reachable
+        except Exception as err:  # noqa: BLE001 - refused, timed out, unresolvable, malformed: all "cannot"
             return str(getattr(err, "reason", None) or err)
         return None
 
@@ -94,6 +109,8 @@ class RayRolloutWorker:
         config = self._config[1]
         if (config.agent, config.opponent) != (self.agent, self.opponent):
             raise EnvArenaError("this Ray worker was started for another agent")
+        await self.load()
+        assert self.policies is not None
         episode = await _run_episode(config, self.policies, seed, sample)
         return episode.model_dump_json()
 
@@ -106,6 +123,7 @@ class RayWorkerPool:
     workers start and load their policy once. A worker that died is replaced in place, up to
     `_RESTARTS_PER_WORKER` times per worker in a rollout; a replacement the cluster cannot
     place within `PLACEMENT_TIMEOUT_S` is given up (its slot is None) and the others go on.
+    A given-up slot is filled again at the next rollout if the cluster then has room.
     """
 
     def __init__(self, ray: Any, agent: str, opponent: str | None, agent_options: dict[str, Any], *,
@@ -114,10 +132,11 @@ class RayWorkerPool:
         self._options = agent_options
         self._actor_class = ray.remote(RayRolloutWorker).options(num_cpus=cpus, num_gpus=gpus,
                                                                  max_concurrency=concurrency)  # fmt: skip
+        self._cpus, self._gpus = cpus, gpus
         self.actors: list[Any] = [self._new_actor() for _ in range(workers)]
         self.restarts_left = 0
+        self._starting: dict[int, tuple[Any, float]] = {}  # slot -> (its replacement's ping ref, deadline)
         self.new_rollout()
-        self._starting: dict[int, tuple[Any, float]] = {}  # slot -> (its replacement's ready ref, deadline)
 
     @classmethod
     async def start(cls, agent: str, *, opponent: str | None = None, agent_options: dict[str, Any] | None = None,
@@ -142,23 +161,33 @@ class RayWorkerPool:
         return [slot for slot, actor in enumerate(self.actors) if actor is not None]
 
     def new_rollout(self) -> None:
-        """A fresh restart allowance: a long training run survives any number of rollouts
-        that each lost a worker or two."""
-        self.restarts_left = _RESTARTS_PER_WORKER * len(self.actors)
+        """A fresh restart allowance (a long training run survives any number of rollouts that
+        each lost a worker or two), and given-up slots filled again where the cluster has room."""
+        free = self.ray.available_resources()
+        for slot, actor in enumerate(self.actors):
+            if actor is None and free.get("CPU", 0.0) >= self._cpus and free.get("GPU", 0.0) >= self._gpus:
+                self._start(slot)
+                free = {"CPU": free.get("CPU", 0.0) - self._cpus, "GPU": free.get("GPU", 0.0) - self._gpus}
+        self.restarts_left = _RESTARTS_PER_WORKER * len(self.live_slots)
 
-    async def ready(self, timeout_s: float = PLACEMENT_TIMEOUT_S) -> None:
-        """Wait until every worker has built its policy (a policy that cannot load fails here,
-        and so do workers the cluster cannot place in time)."""
-        waits = asyncio.gather(*(_ready(self.ray, actor) for actor in self.actors))
+    async def ready(self) -> None:
+        """Wait until every worker is placed (within `PLACEMENT_TIMEOUT_S`: a cluster without
+        room says so) and has built its policy (as long as that takes; one that cannot load
+        fails here, in one sentence)."""
+        pings = asyncio.gather(*(_started(self.ray, actor.ping) for actor in self.actors))
         try:
-            await asyncio.wait_for(waits, timeout_s)
+            await asyncio.wait_for(pings, PLACEMENT_TIMEOUT_S)
         except (asyncio.TimeoutError, TimeoutError):
-            raise EnvArenaError(f"the Ray workers were not all ready within {timeout_s:.0f} s; "
+            raise EnvArenaError(f"the Ray workers were not all placed within {PLACEMENT_TIMEOUT_S:.0f} s; "
                                 f"{_free_resources(self.ray)} (fewer workers with --ray-workers?)") from None
+        await asyncio.gather(*(_started(self.ray, actor.load) for actor in self.actors))
 
     async def reach(self, url: str) -> None:
         """Every worker opens `url`, or one sentence says which could not and why."""
-        answers = await asyncio.gather(*(self.actors[slot].reach.remote(url) for slot in self.live_slots))
+        try:
+            answers = await asyncio.gather(*(self.actors[slot].reach.remote(url) for slot in self.live_slots))
+        except self.ray.exceptions.RayActorError as err:
+            raise EnvArenaError(f"a Ray worker died while checking {url}: {_first_line(err)}") from None
         failed = next((why for why in answers if why is not None), None)
         if failed is not None:
             raise EnvArenaError(f"a Ray worker cannot reach {url}: {failed}")
@@ -170,8 +199,12 @@ class RayWorkerPool:
             raise EnvArenaError(f"Ray workers keep dying; the last: {_first_line(err)}") from None
         with contextlib.suppress(Exception):  # it may be unreachable rather than dead: free what it holds
             self.ray.kill(self.actors[slot])
+        self._start(slot)
+
+    def _start(self, slot: int) -> None:
+        """A new worker at `slot`, watched until it is placed (see `unplaced`)."""
         self.actors[slot] = self._new_actor()
-        self._starting[slot] = (self.actors[slot].ready.remote(), time.monotonic() + PLACEMENT_TIMEOUT_S)
+        self._starting[slot] = (self.actors[slot].ping.remote(), time.monotonic() + PLACEMENT_TIMEOUT_S)
 
     def unplaced(self) -> list[int]:
         """Slots whose replacement the cluster did not place (or build) in time: those workers
@@ -180,13 +213,15 @@ class RayWorkerPool:
         for slot, (ref, deadline) in list(self._starting.items()):
             done, _ = self.ray.wait([ref], timeout=0)
             if done:
-                del self._starting[slot]  # started, or died (its episodes then fail and are re-queued)
+                del self._starting[slot]  # placed, or died (its episodes then fail and are re-queued)
             elif time.monotonic() > deadline:
                 del self._starting[slot]
                 with contextlib.suppress(Exception):
                     self.ray.kill(self.actors[slot])
                 self.actors[slot] = None
                 given_up.append(slot)
+                log.warning("a Ray worker was not placed within %.0f s and is given up for this rollout; %s",
+                            PLACEMENT_TIMEOUT_S, _free_resources(self.ray))
         if given_up and not self.live_slots:
             raise EnvArenaError(f"no Ray worker is left: replacements were not placed within "
                                 f"{PLACEMENT_TIMEOUT_S:.0f} s; {_free_resources(self.ray)}")
@@ -267,10 +302,11 @@ def _free_resources(ray: Any) -> str:
     return f"the cluster has {free.get('CPU', 0.0):g} CPUs and {free.get('GPU', 0.0):g} GPUs free"
 
 
-async def _ready(ray: Any, actor: Any) -> None:
+async def _started(ray: Any, method: Any) -> None:
+    """Await a worker's ping or load; a worker that died or a policy that cannot load is one sentence."""
     try:
-        await actor.ready.remote()
-    except ray.exceptions.RayActorError as err:
+        await method.remote()
+    except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError) as err:
         raise EnvArenaError(f"a Ray worker could not start: {_first_line(err)}") from None
 
 
@@ -372,6 +408,8 @@ async def _drive(
                             _requeue(in_flight, load, slot, item, queue)
                             pool.replace(slot, err)
                             continue
+                        except ray.exceptions.RayTaskError as err:  # episodes never raise: the policy did not load
+                            raise EnvArenaError(f"a Ray worker could not start: {_first_line(err)}") from None
                         episode = Episode.model_validate_json(raw)
                         if episode.id in store.done_ids:  # never written twice, whatever Ray replays
                             continue

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from envarena.agents.chat_format import parse_tool_calls
 from envarena.agents.generation import Generation, SamplingParams
 from envarena.agents.json_constraint import check_schema
+from envarena.request_limits import MAX_TEMPERATURE, MAX_TOKENS
 from envarena.serve.text_stream import TextStream
 from envarena.serve.tool_choice import OPEN, ToolChoiceError, ToolPlan, forced_call, plan_tools
 from envarena.types import Message, Tool, ToolCall
@@ -42,12 +43,6 @@ class ApiError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}}
-
-
-# Request limits: generations run one batch at a time, so one huge request would hold every
-# other client. (The trainer checks its settings against them before serving its policy.)
-MAX_TEMPERATURE = 2.0
-MAX_TOKENS = 8192
 
 
 class _Sampling(BaseModel):

@@ -99,8 +99,6 @@ class RolloutCollector:
             episodes = self.ray.rollout(config)
         else:
             episodes = asyncio.run(run_rollout(config, policy=self.policy, keep_episodes=True)).episodes
-        if episodes and all(e.error is not None for e in episodes):  # nothing to learn from: say why, do not step
-            raise EnvArenaError(f"every episode of {out.name} failed; the first: {episodes[0].error}")
         return sorted(episodes, key=lambda e: (e.seed, e.sample))
 
     def collect(self, step: int) -> tuple[dict[int, list[Episode]], int, float]:
@@ -115,7 +113,10 @@ class RolloutCollector:
         for round_ in range(rounds):
             out = self.run_dir / "rollouts" / f"step-{step:06d}.round{round_}.jsonl"
             fresh: dict[int, list[Episode]] = defaultdict(list)
-            for episode in self.rollout(first, todo, config.group_size, out):
+            played = self.rollout(first, todo, config.group_size, out)
+            if round_ == 0 and all(e.error is not None for e in played):  # nothing to learn from: say why
+                raise EnvArenaError(f"every episode of step {step} failed; the first: {played[0].error}")
+            for episode in played:
                 fresh[episode.seed].append(episode)
             flat = [s for s, group in fresh.items() if len({self.episode_reward(e) for e in group}) == 1]
             if round_ == 0:
@@ -136,6 +137,7 @@ class RolloutCollector:
             "eval_outcome": sum(e.outcome for e in episodes) / len(episodes),
             "eval_success": sum(e.success for e in episodes) / len(episodes),
             "eval_reward": sum(e.total_reward for e in episodes) / len(episodes),
+            "eval_errors": sum(e.error is not None for e in episodes),
         }
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from envarena.assignments import split_assignment
 from envarena.errors import InvalidOptionError
+from envarena.request_limits import MAX_TEMPERATURE, MAX_TOKENS
 
 __all__ = ["LoraSettings", "RaySettings", "TinyModel", "TrainConfig", "VLLMSettings", "load_config", "validate_config"]
 
@@ -129,8 +130,6 @@ class TrainConfig(_Strict):
         if self.deterministic:
             raise ValueError("deterministic: true batches every episode in lockstep inside one process, so it cannot "
                              "run with ray; leave one of them out")
-        from envarena.serve.app import MAX_TEMPERATURE, MAX_TOKENS
-
         if self.temperature > MAX_TEMPERATURE:
             raise ValueError(f"with ray, temperature must be at most {MAX_TEMPERATURE:g} (the policy server's limit)")
         if self.max_new_tokens > MAX_TOKENS:

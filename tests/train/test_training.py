@@ -122,7 +122,7 @@ def test_a_step_whose_episodes_all_failed_stops_the_run_instead_of_training_on_n
         config = load_config(EXAMPLE, ["env_id=test/broken-for-training-v0", "env_kwargs={}", "tasks_per_step=2",
                                        "group_size=2", "steps=1", "eval_every=0"])
         trainer = Trainer(config, tmp_path / "run", log=lambda line: None)
-        with pytest.raises(EnvArenaError, match="every episode of step-000000.round0.jsonl failed; the first: .*task files"):
+        with pytest.raises(EnvArenaError, match="every episode of step 0 failed; the first: .*task files"):
             trainer.train_step(0)
     finally:
         unregister("test/broken-for-training-v0")
