@@ -37,9 +37,9 @@ log = logging.getLogger(__name__)
 # Replacement workers allowed per worker in one rollout before it gives up (a worker that
 # dies on every episode would otherwise be restarted forever).
 _RESTARTS_PER_WORKER = 3
-# Seconds a worker may take to be placed on the cluster and load its policy. Past it, the
-# cluster lacks the resources (a lost node, another job holding them) and waiting longer
-# would hang the run without a word.
+# Seconds a worker may take to be placed on the cluster and start (loading its policy comes
+# after and is not counted). Past it, the cluster lacks the resources (a lost node, another
+# job holding them) and waiting longer would hang the run without a word.
 PLACEMENT_TIMEOUT_S = 300.0
 
 
