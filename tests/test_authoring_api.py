@@ -16,6 +16,12 @@ import envarena
 from envarena import Env, Message, MultiAgentEnv, StepResult, TaskEnv, register, unregister
 
 
+def _in_a_fresh_process(script: str) -> subprocess.CompletedProcess[str]:
+    """Run `script` in a new interpreter: what a registry loads lazily is only visible from
+    a process that has imported nothing yet."""
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+
+
 def test_an_env_without_respond_is_refused_where_it_is_defined():
     with pytest.raises(TypeError, match="does not implement respond"):
 
@@ -128,7 +134,7 @@ def test_a_missing_optional_dependency_hides_only_its_own_environments():
         except envarena.UnavailableEnvironmentError as err:
             print("ERR", err)
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    out = _in_a_fresh_process(script)
     assert out.returncode == 0, out.stderr
     assert "ERR environment 'games/chess-v0' is unavailable: it needs the Python package 'chess'" in out.stdout
 
@@ -142,7 +148,7 @@ def test_looking_up_one_environment_imports_only_its_module():
         print(loaded)
         assert loaded == ["envarena.environments.text", "envarena.environments.text.copy"], loaded
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    out = _in_a_fresh_process(script)
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -180,7 +186,7 @@ def test_families_are_explained_unregistered_and_guarded_before_they_load():
         except envarena.UnavailableEnvironmentError as err:
             print("ERR", err)
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    out = _in_a_fresh_process(script)
     assert out.returncode == 0, out.stderr
     assert "REFUSED environment ID 'games/wordle-v0' is already registered" in out.stdout
     assert ("ERR environment 'arena/2048-v0' is unavailable: the arena/* environments need the Python package "

@@ -22,11 +22,15 @@ FAST = Limits(wall_seconds=5, cpu_seconds=5)
 
 # The worker's identity as a job can see it: under bwrap every worker has its own network
 # namespace, which all its jobs share; with the process backend the job's grandparent.
+# Which worker ran a job: its network namespace, its parent, and the start time (clock ticks)
+# of pid 1 of its pid namespace, which lives as long as the worker (namespace inode numbers
+# are reused once a worker is gone, so the namespace alone can make a new worker look old).
 WORKER_ID = (
     "import os\n"
     "try:\n    print(os.readlink('/proc/self/ns/net') if os.environ.get('HOME', '').startswith('/tmp/') else 0)\n"
     "except OSError:\n    print(0)\n"
     "print(open(f'/proc/{os.getppid()}/stat').read().rsplit(')', 1)[1].split()[1])\n"
+    "print(open('/proc/1/stat').read().rsplit(')', 1)[1].split()[19])\n"
 )
 
 
